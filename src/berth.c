@@ -1,0 +1,68 @@
+/* berth.c - main: the verb table and global options. Only main prints
+ * errors and chooses the exit code. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct err *e);
+	const char *usage;
+};
+
+static const struct verb verbs[] = {
+	{ "create", cmd_create, "create NAME --template T [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
+	{ "start", cmd_start, "start NAME" },
+	{ "stop", cmd_stop, "stop [--timeout S] NAME" },
+	{ "kill", cmd_kill, "kill NAME" },
+	{ "restart", cmd_restart, "restart [--timeout S] NAME" },
+	{ "destroy", cmd_destroy, "destroy [--force] NAME" },
+	{ "list", cmd_list, "list [--json]" },
+	{ "status", cmd_status, "status NAME [--json]" },
+	{ "exec", cmd_exec, "exec NAME [-t] -- CMD..." },
+	{ "console", cmd_console, "console NAME            (Ctrl-] detaches)" },
+	{ "set", cmd_set, "set NAME [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
+	{ "run", cmd_run, "run --template T [limits] -- CMD..." },
+	{ "template", cmd_template, "template build busybox|debian [--suite S] [NAME] | import NAME FILE | list [--json] | rm NAME" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "berth - system containers and virtual machines from one command line\n\nusage:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  berth %s\n", verbs[i].usage);
+	fprintf(f, "\nsizes take K/M/G/T suffixes or 'unlimited'; names match [a-z0-9][a-z0-9-]{0,62}\n"
+		   "environment: BERTH_ROOT (default /var/lib/berth), BERTH_RUN (default /run/berth)\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[1];
+	if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(verb, "--version") || !strcmp(verb, "version")) {
+		puts("berth 0.1.0");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(verb, verbs[i].name) != 0)
+			continue;
+		struct err e = { 0 };
+		getopt_reset();
+		int r = verbs[i].fn(argc - 1, argv + 1, &e);
+		if (r >= 0)
+			return r;
+		fprintf(stderr, "berth %s: %s\n", verb, e.msg[0] ? e.msg : strerror(-r));
+		return e.exit_code ? e.exit_code : 1;
+	}
+	fprintf(stderr, "berth: unknown command '%s'; see 'berth help'\n", verb);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,72 @@
+/* cli.h - verbs of the berth command line and their shared helpers.
+ *
+ * Every verb is `int cmd_x(int argc, char **argv, struct err *e)`: argv[0]
+ * is the verb, it prints its own output to stdout and returns 0, a positive
+ * exit code of a guest command (exec, run), or a negative errno with e set.
+ * Options may come before or after the guest name (GNU getopt permutes). */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include <getopt.h>
+#include "lib/config.h"
+#include "lib/err.h"
+#include "lib/store.h"
+
+int cmd_create(int argc, char **argv, struct err *e);
+int cmd_destroy(int argc, char **argv, struct err *e);
+int cmd_set(int argc, char **argv, struct err *e);
+int cmd_list(int argc, char **argv, struct err *e);
+int cmd_status(int argc, char **argv, struct err *e);
+int cmd_start(int argc, char **argv, struct err *e);
+int cmd_stop(int argc, char **argv, struct err *e);
+int cmd_kill(int argc, char **argv, struct err *e);
+int cmd_restart(int argc, char **argv, struct err *e);
+int cmd_exec(int argc, char **argv, struct err *e);
+int cmd_console(int argc, char **argv, struct err *e);
+int cmd_run(int argc, char **argv, struct err *e);
+int cmd_template(int argc, char **argv, struct err *e);
+
+/* Options shared by create, set and run. */
+enum {
+	OPT_MEMORY = 1000, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_DISK,
+	OPT_HOSTNAME, OPT_TEMPLATE, OPT_TYPE, OPT_JSON, OPT_TIMEOUT, OPT_FORCE, OPT_ONBOOT,
+	OPT_SUITE, OPT_MIRROR,
+};
+#define LIMIT_LONGOPTS                                              \
+	{ "memory", required_argument, NULL, OPT_MEMORY },          \
+	{ "swap", required_argument, NULL, OPT_SWAP },              \
+	{ "cpus", required_argument, NULL, OPT_CPUS },              \
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },  \
+	{ "pids", required_argument, NULL, OPT_PIDS },              \
+	{ "disk", required_argument, NULL, OPT_DISK },              \
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME }
+
+/* Limits given on the command line; `given` says which were. */
+struct limit_args {
+	struct limits lim;
+	unsigned given;          /* bit per OPT_* - OPT_MEMORY */
+	const char *hostname;
+};
+void limit_args_init(struct limit_args *a);
+/* Handle one getopt result; returns 1 if it was a limit option, 0 if not,
+ * negative on a bad value. */
+int limit_args_take(struct limit_args *a, int opt, const char *arg, struct err *e);
+/* Copy the given limits into a config. */
+void limit_args_apply(const struct limit_args *a, struct guest_config *c);
+
+/* Reset getopt before parsing a verb's own argv. */
+void getopt_reset(void);
+/* getopt_long wrapper that turns unknown options into an error. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct err *e);
+/* Require exactly one positional guest name at argv[optind]. */
+int cli_one_name(int argc, char **argv, const char *usage, const char **name, struct err *e);
+
+/* Open the store (BERTH_ROOT, BERTH_RUN). */
+int cli_store(struct store *s, struct err *e);
+
+/* Print a JSON object followed by a newline (used by --json outputs). */
+struct json_object;
+void cli_print_json(struct json_object *o);
+
+#endif

@@ -1,0 +1,54 @@
+/* config.h - a guest's configuration (guests/<name>/config.json). */
+#ifndef BERTH_CONFIG_H
+#define BERTH_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "lib/err.h"
+#include "lib/size.h"
+
+enum guest_type { GUEST_CT = 0, GUEST_VM = 1 };
+
+/* Resource limits; LIMIT_NONE means "not limited". */
+struct limits {
+	uint64_t memory;     /* bytes */
+	uint64_t swap;       /* bytes of swap on top of memory */
+	uint64_t cpus;       /* millicpus of CPU-time quota */
+	uint64_t cpu_weight; /* 1..10000, cgroup v2 scale (default 100) */
+	uint64_t pids;       /* max tasks */
+	uint64_t disk;       /* bytes of the guest's own ext4 image */
+};
+
+/* What the guest's init is; decides the stop signal. */
+enum init_kind { INIT_OTHER = 0, INIT_BUSYBOX, INIT_SYSTEMD };
+
+#define IDRANGE_SIZE 65536u
+
+struct guest_config {
+	char name[64];
+	enum guest_type type;
+	char template_name[64];
+	char hostname[64];
+	struct limits lim;
+	uint32_t id_base;     /* host uid/gid that is root inside (the label) */
+	uint32_t id_count;    /* always IDRANGE_SIZE today */
+	enum init_kind init;
+	int ephemeral;        /* created by `berth run`; destroyed when it ends */
+	int onboot;
+	int64_t created;      /* unix seconds */
+};
+
+void limits_init(struct limits *l);
+void config_init(struct guest_config *c);
+
+/* Serialise to JSON text (malloc'd, NUL-terminated). */
+int config_to_json(const struct guest_config *c, char **out, struct err *e);
+
+/* Parse and validate JSON text of at most len bytes. Untrusted input: every
+ * field is type- and range-checked; unknown keys are ignored. */
+int config_from_json(const char *text, size_t len, struct guest_config *c, struct err *e);
+
+const char *guest_type_name(enum guest_type t);
+const char *init_kind_name(enum init_kind k);
+
+#endif
