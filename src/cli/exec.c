@@ -1,5 +1,152 @@
-/* placeholder */
+/* exec.c - verbs that run commands in guests: exec, console, run. */
 #include "cli/cli.h"
-int cmd_exec(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_console(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_run(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ct/cgroup.h"
+#include "ct/console.h"
+#include "ct/control.h"
+#include "ct/enter.h"
+#include "ct/monitor.h"
+#include "lib/name.h"
+
+int cmd_exec(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = { { "tty", no_argument, NULL, 't' }, { 0 } };
+	int tty = 0, opt, r;
+	while ((opt = cli_getopt(argc, argv, "+t", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		tty = 1;
+	}
+	/* NAME [-t] -- CMD...: options may also follow the name */
+	if (optind >= argc)
+		return err_exit(e, EXIT_USAGE, "missing guest name; usage: berth exec NAME [-t] -- CMD...");
+	const char *name = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "-t")) {
+		tty = 1;
+		optind++;
+	}
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return err_exit(e, EXIT_USAGE, "missing command; usage: berth exec NAME [-t] -- CMD...");
+	struct store s;
+	struct guest_config c;
+	struct guest_runtime rt;
+	if ((r = cli_store(&s, e)) < 0 || (r = guest_load(&s, name, &c, e)) < 0)
+		return r;
+	guest_runtime(&s, name, &rt);
+	if (!rt.running || rt.init_pid <= 0)
+		return err_exit(e, EXIT_STATE, "guest '%s' is not running; start it with 'berth start %s'",
+				name, name);
+	struct cg_host h;
+	struct cgroup cg;
+	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_open(&h, name, &cg, e)) < 0)
+		return r;
+	if (tty && !isatty(STDIN_FILENO))
+		tty = 0; /* no terminal to relay: plain pipes */
+	int code;
+	if ((r = ct_enter(rt.init_pid, &cg, argv + optind, tty, &code, e)) < 0)
+		return r;
+	return code;
+}
+
+int cmd_console(int argc, char **argv, struct err *e)
+{
+	int opt, r;
+	const char *name;
+	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
+		if (opt < 0)
+			return opt;
+	if ((r = cli_one_name(argc, argv, "console NAME", &name, e)) < 0)
+		return r;
+	struct store s;
+	struct guest_config c;
+	if ((r = cli_store(&s, e)) < 0 || (r = guest_load(&s, name, &c, e)) < 0)
+		return r;
+	int fd = control_connect(&s, name, e);
+	if (fd < 0)
+		return fd;
+	char reply[64];
+	if (write(fd, "console\n", 8) != 8 || control_read_line(fd, reply, sizeof(reply), 5000) < 0 ||
+	    strcmp(reply, "ok") != 0) {
+		close(fd);
+		return err_set(e, EIO, "the monitor of '%s' refused the console", name);
+	}
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "Connected to the console of %s; Ctrl-] detaches.\r\n", name);
+	r = console_relay(fd, -1, 1, e);
+	close(fd);
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "\r\nDetached from %s.\n", name);
+	return r;
+}
+
+int cmd_run(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = {
+		LIMIT_LONGOPTS,
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "name", required_argument, NULL, 'n' },
+		{ 0 },
+	};
+	struct limit_args la;
+	const char *tpl = NULL, *name = NULL;
+	int opt, r;
+	limit_args_init(&la);
+	/* '+': stop at the first non-option, which starts CMD */
+	while ((opt = cli_getopt(argc, argv, "+n:", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		if ((r = limit_args_take(&la, opt, optarg, e)) < 0)
+			return r;
+		if (r)
+			continue;
+		if (opt == OPT_TEMPLATE)
+			tpl = optarg;
+		else if (opt == 'n')
+			name = optarg;
+		else if (opt == OPT_TYPE && strcmp(optarg, "ct") != 0)
+			return err_exit(e, EXIT_USAGE, "--type %s is not available yet; use --type ct", optarg);
+	}
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return err_exit(e, EXIT_USAGE, "missing command; usage: berth run --template T [limits] -- CMD...");
+	if (!tpl)
+		return err_exit(e, EXIT_USAGE, "missing --template; see 'berth template list'");
+	char gen[32];
+	if (!name) {
+		unsigned rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+			rnd = (unsigned)getpid();
+		snprintf(gen, sizeof(gen), "run-%08x", rnd);
+		name = gen;
+	}
+	if ((r = name_check(name, "guest", e)) < 0)
+		return r;
+	struct store s;
+	if ((r = cli_store(&s, e)) < 0)
+		return r;
+	struct guest_config c;
+	config_init(&c);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
+	c.ephemeral = 1;
+	limit_args_apply(&la, &c);
+	if ((r = guest_create(&s, &c, e)) < 0)
+		return r;
+	int code = 0;
+	r = ct_run(&s, &c, argv + optind, &code, e);
+	struct err de = { 0 };
+	if (guest_remove(&s, c.name, &de) < 0)
+		fprintf(stderr, "berth run: %s\n", de.msg);
+	return r < 0 ? r : code;
+}

@@ -1,7 +1,435 @@
-/* placeholder */
+/* guest.c - verbs that define guests: create, destroy, set, list, status. */
 #include "cli/cli.h"
-int cmd_create(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_destroy(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_set(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_list(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_status(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
+
+#include <json-c/json.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ct/cgroup.h"
+#include "ct/disk.h"
+#include "ct/monitor.h"
+#include "lib/copytree.h"
+#include "lib/fsutil.h"
+#include "lib/idrange.h"
+#include "lib/name.h"
+#include "tpl/template.h"
+
+/* Fill the guest's tree from the template: a directory, or an ext4 image
+ * with an empty rootfs/ mount point when the guest has a disk quota. */
+static int populate(const struct store *s, const struct guest_config *c, struct err *e)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	store_template_path(s, c->template_name, "rootfs", src, sizeof(src));
+	store_guest_path(s, c->name, "rootfs", dst, sizeof(dst));
+	if (c->lim.disk == LIMIT_NONE)
+		return copytree_shift(src, dst, c->id_base, e);
+	char tree[PATH_MAX], img[PATH_MAX];
+	store_guest_path(s, c->name, ".tree", tree, sizeof(tree));
+	store_guest_path(s, c->name, "disk.img", img, sizeof(img));
+	int r = copytree_shift(src, tree, c->id_base, e);
+	if (r == 0)
+		r = disk_create(img, c->lim.disk, tree, e);
+	struct err ignore = { 0 };
+	rm_rf(tree, &ignore);
+	if (r < 0)
+		return r;
+	if (mkdir(dst, 0755) < 0 || chown(dst, c->id_base, c->id_base) < 0)
+		return err_sys(e, errno, "create mount point %s", dst);
+	return 0;
+}
+
+int guest_create(const struct store *s, struct guest_config *c, struct err *e)
+{
+	struct template_info t;
+	struct cg_host h;
+	int r;
+	if ((r = tpl_load(s, c->template_name, &t, e)) < 0)
+		return r;
+	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_check_limits(&h, &c->lim, e)) < 0)
+		return r;
+	int lock = store_lock(s, e);
+	if (lock < 0)
+		return lock;
+	char dir[PATH_MAX];
+	store_guest_path(s, c->name, NULL, dir, sizeof(dir));
+	if (path_exists(dir)) {
+		close(lock);
+		return err_exit(e, EXIT_USAGE, "guest '%s' already exists; pick another name or remove it with 'berth destroy %s'",
+				c->name, c->name);
+	}
+	if ((r = idrange_alloc(s, &c->id_base, e)) < 0) {
+		close(lock);
+		return r;
+	}
+	c->init = t.init;
+	c->created = time(NULL);
+	/* The guest dir is reachable only by host root and the guest's own root. */
+	if (mkdir(dir, 0710) < 0 || chown(dir, 0, c->id_base) < 0) {
+		r = err_sys(e, errno, "create %s", dir);
+		close(lock);
+		return r;
+	}
+	/* Claim the id range before the slow copy; config.json marks existence. */
+	if ((r = guest_save(s, c, e)) == 0)
+		r = populate(s, c, e);
+	if (r < 0) {
+		struct err ignore = { 0 };
+		rm_rf(dir, &ignore);
+	}
+	close(lock);
+	return r;
+}
+
+int guest_remove(const struct store *s, const char *name, struct err *e)
+{
+	char dir[PATH_MAX], trash[PATH_MAX];
+	store_guest_path(s, name, NULL, dir, sizeof(dir));
+	snprintf(trash, sizeof(trash), "%s/guests/.destroy-%s-%d", s->root, name, (int)getpid());
+	int lock = store_lock(s, e);
+	if (lock < 0)
+		return lock;
+	int r = 0;
+	if (rename(dir, trash) < 0)
+		r = err_sys(e, errno, "remove %s", dir);
+	close(lock);
+	if (r == 0)
+		r = rm_rf(trash, e);
+	return r;
+}
+
+int cmd_create(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = {
+		LIMIT_LONGOPTS,
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "onboot", no_argument, NULL, OPT_ONBOOT },
+		{ 0 },
+	};
+	struct limit_args la;
+	const char *tpl = NULL, *name;
+	int onboot = 0, opt, r;
+	limit_args_init(&la);
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		if ((r = limit_args_take(&la, opt, optarg, e)) < 0)
+			return r;
+		if (r)
+			continue;
+		if (opt == OPT_TEMPLATE)
+			tpl = optarg;
+		else if (opt == OPT_ONBOOT)
+			onboot = 1;
+		else if (opt == OPT_TYPE && strcmp(optarg, "ct") != 0)
+			return err_exit(e, EXIT_USAGE, "--type %s is not available yet; use --type ct", optarg);
+	}
+	if ((r = cli_one_name(argc, argv, "create NAME --template T [limits]", &name, e)) < 0)
+		return r;
+	if ((r = name_check(name, "guest", e)) < 0)
+		return r;
+	if (!tpl)
+		return err_exit(e, EXIT_USAGE, "missing --template; see 'berth template list'");
+	struct store s;
+	if ((r = cli_store(&s, e)) < 0)
+		return r;
+	struct guest_config c;
+	config_init(&c);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
+	c.onboot = onboot;
+	limit_args_apply(&la, &c);
+	return guest_create(&s, &c, e);
+}
+
+int cmd_destroy(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { 0 } };
+	int force = 0, opt, r;
+	const char *name;
+	while ((opt = cli_getopt(argc, argv, "f", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		force = 1;
+	}
+	if ((r = cli_one_name(argc, argv, "destroy [--force] NAME", &name, e)) < 0)
+		return r;
+	struct store s;
+	struct guest_config c;
+	if ((r = cli_store(&s, e)) < 0 || (r = guest_load(&s, name, &c, e)) < 0)
+		return r;
+	int lock = store_guest_lock(&s, name, e);
+	if (lock < 0)
+		return lock;
+	struct guest_runtime rt;
+	guest_runtime(&s, name, &rt);
+	if (rt.running && !force) {
+		close(lock);
+		return err_exit(e, EXIT_STATE, "guest '%s' is running; stop it first with 'berth stop %s', or use --force",
+				name, name);
+	}
+	if (rt.running && (r = guest_kill(&s, name, e)) < 0) {
+		close(lock);
+		return r;
+	}
+	guest_runtime(&s, name, &rt);
+	if (rt.stale && (r = ct_cleanup_stale(&s, &c, e)) < 0) {
+		close(lock);
+		return r;
+	}
+	r = guest_remove(&s, name, e);
+	if (r == 0)
+		store_guest_lock_remove(&s, name);
+	close(lock);
+	return r;
+}
+
+/* Grow a running guest's disk from inside its monitor's mount namespace. */
+static int grow_live_disk(const struct store *s, const struct guest_config *c, pid_t monitor,
+			  uint64_t bytes, struct err *e)
+{
+	char img[PATH_MAX], root[PATH_MAX], ns[64];
+	store_guest_path(s, c->name, "disk.img", img, sizeof(img));
+	store_guest_path(s, c->name, "rootfs", root, sizeof(root));
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)monitor);
+	int fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open the monitor's mount namespace");
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct err ce = { 0 };
+		if (setns(fd, CLONE_NEWNS) < 0)
+			_exit(1);
+		_exit(disk_grow(img, bytes, root, &ce) < 0 ? 2 : 0);
+	}
+	close(fd);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return err_set(e, EIO, "growing the disk of running guest '%s' failed; stop it and retry", c->name);
+	return 0;
+}
+
+int cmd_set(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = {
+		LIMIT_LONGOPTS,
+		{ "onboot", required_argument, NULL, OPT_ONBOOT },
+		{ 0 },
+	};
+	struct limit_args la;
+	const char *name, *onboot = NULL;
+	int opt, r;
+	limit_args_init(&la);
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		if ((r = limit_args_take(&la, opt, optarg, e)) < 0)
+			return r;
+		if (!r && opt == OPT_ONBOOT)
+			onboot = optarg;
+	}
+	if ((r = cli_one_name(argc, argv, "set NAME [--memory SIZE] ...", &name, e)) < 0)
+		return r;
+	if (onboot && strcmp(onboot, "yes") && strcmp(onboot, "no"))
+		return err_exit(e, EXIT_USAGE, "--onboot takes yes or no");
+	if (!la.given && !la.hostname && !onboot)
+		return err_exit(e, EXIT_USAGE, "nothing to set; give --memory, --swap, --cpus, --cpu-weight, --pids, --disk, --hostname or --onboot");
+	struct store s;
+	if ((r = cli_store(&s, e)) < 0)
+		return r;
+	int lock = store_guest_lock(&s, name, e);
+	if (lock < 0)
+		return lock;
+	struct guest_config c, old;
+	struct cg_host h;
+	struct guest_runtime rt;
+	if ((r = guest_load(&s, name, &c, e)) < 0)
+		goto out;
+	old = c;
+	limit_args_apply(&la, &c);
+	if (onboot)
+		c.onboot = !strcmp(onboot, "yes");
+	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_check_limits(&h, &c.lim, e)) < 0)
+		goto out;
+	if ((c.lim.disk == LIMIT_NONE) != (old.lim.disk == LIMIT_NONE)) {
+		r = err_exit(e, EXIT_USAGE, "--disk can only resize an existing disk image; guest '%s' was created %s one",
+			     name, old.lim.disk == LIMIT_NONE ? "without" : "with");
+		goto out;
+	}
+	guest_runtime(&s, name, &rt);
+	if (c.lim.disk != old.lim.disk) {
+		char img[PATH_MAX];
+		store_guest_path(&s, name, "disk.img", img, sizeof(img));
+		if (c.lim.disk < old.lim.disk) {
+			r = disk_grow(img, c.lim.disk, NULL, e); /* refuses, with the reason */
+			goto out;
+		}
+		r = rt.running ? grow_live_disk(&s, &c, rt.monitor_pid, c.lim.disk, e)
+			       : disk_grow(img, c.lim.disk, NULL, e);
+		if (r < 0)
+			goto out;
+	}
+	if (rt.running) {
+		struct cgroup cg;
+		if ((r = cgroup_open(&h, name, &cg, e)) < 0 ||
+		    (r = cgroup_apply_limits(&cg, &c.lim, e)) < 0) {
+			struct err ignore = { 0 };
+			cgroup_apply_limits(&cg, &old.lim, &ignore); /* leave it as it was */
+			goto out;
+		}
+	}
+	r = guest_save(&s, &c, e);
+out:
+	close(lock);
+	return r;
+}
+
+/* The JSON object `status --json` prints (and `list --json` an array of). */
+static json_object *status_json(const struct store *s, const struct guest_config *c,
+				const struct guest_runtime *rt)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "type", json_object_new_string(guest_type_name(c->type)));
+	json_object_object_add(o, "state", json_object_new_string(rt->running ? "running" : "stopped"));
+	json_object_object_add(o, "pid", rt->running ? json_object_new_int(rt->init_pid) : NULL);
+	json_object_object_add(o, "monitor_pid", rt->running ? json_object_new_int(rt->monitor_pid) : NULL);
+	json_object_object_add(o, "started", rt->running ? json_object_new_int64(rt->started) : NULL);
+	json_object_object_add(o, "template", json_object_new_string(c->template_name));
+	json_object_object_add(o, "hostname", json_object_new_string(c->hostname[0] ? c->hostname : c->name));
+	json_object_object_add(o, "init", json_object_new_string(init_kind_name(c->init)));
+	json_object_object_add(o, "uid_base", json_object_new_int64(c->id_base));
+	json_object_object_add(o, "uid_count", json_object_new_int64(c->id_count));
+	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
+	json_object *l = json_object_new_object();
+	const struct { const char *k; uint64_t v; } lims[] = {
+		{ "memory_bytes", c->lim.memory }, { "swap_bytes", c->lim.swap },
+		{ "cpus_milli", c->lim.cpus }, { "cpu_weight", c->lim.cpu_weight },
+		{ "pids", c->lim.pids }, { "disk_bytes", c->lim.disk },
+	};
+	for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++)
+		json_object_object_add(l, lims[i].k, lims[i].v == LIMIT_NONE ? NULL
+						     : json_object_new_uint64(lims[i].v));
+	json_object_object_add(o, "limits", l);
+	struct guest_exit x;
+	guest_exit_load(s, c->name, &x);
+	if (x.valid && !rt->running) {
+		json_object *xo = json_object_new_object();
+		json_object_object_add(xo, "code", x.code >= 0 ? json_object_new_int(x.code) : NULL);
+		json_object_object_add(xo, "signal", x.signal ? json_object_new_int(x.signal) : NULL);
+		json_object_object_add(xo, "reason", json_object_new_string(x.reason));
+		json_object_object_add(xo, "when", json_object_new_int64(x.when));
+		json_object_object_add(o, "last_exit", xo);
+	} else {
+		json_object_object_add(o, "last_exit", NULL);
+	}
+	return o;
+}
+
+/* Runtime state, cleaning up after a monitor that was killed. */
+static void runtime_fresh(const struct store *s, const struct guest_config *c,
+			  struct guest_runtime *rt)
+{
+	guest_runtime(s, c->name, rt);
+	if (rt->stale) {
+		struct err ignore = { 0 };
+		ct_cleanup_stale(s, c, &ignore);
+		guest_runtime(s, c->name, rt);
+	}
+}
+
+static void print_row(const struct guest_config *c, const struct guest_runtime *rt)
+{
+	char mem[32], cpus[32], pid[16] = "-";
+	size_format(c->lim.memory, mem, sizeof(mem));
+	cpus_format(c->lim.cpus, cpus, sizeof(cpus));
+	if (rt->running)
+		snprintf(pid, sizeof(pid), "%d", (int)rt->init_pid);
+	printf("%-20s %-4s %-8s %-8s %-12s %-10s %s\n", c->name, guest_type_name(c->type),
+	       rt->running ? "running" : "stopped", pid, c->template_name, mem, cpus);
+}
+
+int cmd_list(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON }, { 0 } };
+	int json = 0, opt, r;
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		json = 1;
+	}
+	if (optind < argc)
+		return err_exit(e, EXIT_USAGE, "unexpected argument '%s'; usage: berth list [--json]", argv[optind]);
+	struct store s;
+	char **names;
+	size_t n;
+	if ((r = cli_store(&s, e)) < 0 || (r = store_list(&s, "guests", &names, &n, e)) < 0)
+		return r;
+	json_object *arr = json ? json_object_new_array() : NULL;
+	if (!json)
+		printf("%-20s %-4s %-8s %-8s %-12s %-10s %s\n", "NAME", "TYPE", "STATE", "PID",
+		       "TEMPLATE", "MEMORY", "CPUS");
+	for (size_t i = 0; i < n; i++) {
+		struct guest_config c;
+		struct guest_runtime rt;
+		struct err le = { 0 };
+		if (guest_load(&s, names[i], &c, &le) < 0) {
+			fprintf(stderr, "berth list: %s\n", le.msg);
+			continue;
+		}
+		runtime_fresh(&s, &c, &rt);
+		if (json)
+			json_object_array_add(arr, status_json(&s, &c, &rt));
+		else
+			print_row(&c, &rt);
+	}
+	names_free(names, n);
+	if (json) {
+		cli_print_json(arr);
+		json_object_put(arr);
+	}
+	return 0;
+}
+
+int cmd_status(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON }, { 0 } };
+	int json = 0, opt, r;
+	const char *name;
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		json = 1;
+	}
+	if ((r = cli_one_name(argc, argv, "status NAME [--json]", &name, e)) < 0)
+		return r;
+	struct store s;
+	struct guest_config c;
+	struct guest_runtime rt;
+	if ((r = cli_store(&s, e)) < 0 || (r = guest_load(&s, name, &c, e)) < 0)
+		return r;
+	runtime_fresh(&s, &c, &rt);
+	json_object *o = status_json(&s, &c, &rt);
+	if (json) {
+		cli_print_json(o);
+	} else {
+		json_object_object_foreach(o, k, v) {
+			if (json_object_is_type(v, json_type_object)) {
+				json_object_object_foreach(v, k2, v2)
+					printf("%s.%s: %s\n", k, k2, v2 ? json_object_get_string(v2) : "-");
+			} else {
+				printf("%s: %s\n", k, v ? json_object_get_string(v) : "-");
+			}
+		}
+	}
+	json_object_put(o);
+	return 0;
+}

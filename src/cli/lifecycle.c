@@ -1,6 +1,160 @@
-/* placeholder */
+/* lifecycle.c - verbs that run and end guests: start, stop, kill, restart. */
 #include "cli/cli.h"
-int cmd_start(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_stop(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_kill(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
-int cmd_restart(int argc, char **argv, struct err *e) { return err_set(e, ENOSYS, "not yet"); }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ct/control.h"
+#include "ct/monitor.h"
+#include "lib/size.h"
+
+#define DEFAULT_STOP_TIMEOUT 30
+
+/* Is the guest running? Cleans up after a dead monitor on the way. */
+static int is_running(const struct store *s, const struct guest_config *c, struct err *e)
+{
+	struct guest_runtime rt;
+	guest_runtime(s, c->name, &rt);
+	if (rt.stale) {
+		int r = ct_cleanup_stale(s, c, e);
+		if (r < 0)
+			return r;
+		guest_runtime(s, c->name, &rt);
+	}
+	return rt.running;
+}
+
+static int not_running(const char *name, struct err *e)
+{
+	return err_exit(e, EXIT_STATE, "guest '%s' is not running; start it with 'berth start %s'",
+			name, name);
+}
+
+int guest_start(const struct store *s, const char *name, struct err *e)
+{
+	struct guest_config c;
+	int r = guest_load(s, name, &c, e);
+	if (r < 0)
+		return r;
+	int lock = store_guest_lock(s, name, e);
+	if (lock < 0)
+		return lock;
+	if ((r = is_running(s, &c, e)) > 0)
+		r = err_exit(e, EXIT_STATE, "guest '%s' is already running; stop it first with 'berth stop %s'",
+			     name, name);
+	if (r == 0)
+		r = ct_start(s, &c, lock, e);
+	close(lock);
+	return r;
+}
+
+int guest_stop(const struct store *s, const char *name, int timeout, struct err *e)
+{
+	struct guest_config c;
+	char reply[256], req[32];
+	int r = guest_load(s, name, &c, e);
+	if (r < 0)
+		return r;
+	if ((r = is_running(s, &c, e)) <= 0)
+		return r < 0 ? r : not_running(name, e);
+	snprintf(req, sizeof(req), "stop %d", timeout);
+	return control_call(s, name, req, reply, sizeof(reply), (timeout + 30) * 1000, e);
+}
+
+int guest_kill(const struct store *s, const char *name, struct err *e)
+{
+	struct guest_config c;
+	char reply[256];
+	int r = guest_load(s, name, &c, e);
+	if (r < 0)
+		return r;
+	if ((r = is_running(s, &c, e)) <= 0)
+		return r < 0 ? r : not_running(name, e);
+	return control_call(s, name, "kill", reply, sizeof(reply), 30000, e);
+}
+
+/* Parse [--timeout S] NAME for stop and restart. */
+static int parse_stop_args(int argc, char **argv, const char *usage, const char **name,
+			   int *timeout, struct err *e)
+{
+	static const struct option opts[] = { { "timeout", required_argument, NULL, 't' }, { 0 } };
+	int opt, r;
+	uint64_t t = DEFAULT_STOP_TIMEOUT;
+	while ((opt = cli_getopt(argc, argv, "t:", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		if ((r = uint_parse(optarg, 0, 86400, 0, &t, e)) < 0)
+			return err_wrap(e, "--timeout");
+	}
+	*timeout = (int)t;
+	return cli_one_name(argc, argv, usage, name, e);
+}
+
+int cmd_start(int argc, char **argv, struct err *e)
+{
+	const char *name;
+	struct store s;
+	int r, opt;
+	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
+		if (opt < 0)
+			return opt;
+	if ((r = cli_one_name(argc, argv, "start NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
+		return r;
+	return guest_start(&s, name, e);
+}
+
+int cmd_stop(int argc, char **argv, struct err *e)
+{
+	const char *name;
+	int timeout, r;
+	struct store s;
+	if ((r = parse_stop_args(argc, argv, "stop [--timeout S] NAME", &name, &timeout, e)) < 0 ||
+	    (r = cli_store(&s, e)) < 0)
+		return r;
+	int lock = store_guest_lock(&s, name, e);
+	if (lock < 0)
+		return lock;
+	r = guest_stop(&s, name, timeout, e);
+	close(lock);
+	return r;
+}
+
+int cmd_kill(int argc, char **argv, struct err *e)
+{
+	const char *name;
+	struct store s;
+	int r, opt;
+	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
+		if (opt < 0)
+			return opt;
+	if ((r = cli_one_name(argc, argv, "kill NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
+		return r;
+	int lock = store_guest_lock(&s, name, e);
+	if (lock < 0)
+		return lock;
+	r = guest_kill(&s, name, e);
+	close(lock);
+	return r;
+}
+
+int cmd_restart(int argc, char **argv, struct err *e)
+{
+	const char *name;
+	int timeout, r;
+	struct store s;
+	if ((r = parse_stop_args(argc, argv, "restart [--timeout S] NAME", &name, &timeout, e)) < 0 ||
+	    (r = cli_store(&s, e)) < 0)
+		return r;
+	int lock = store_guest_lock(&s, name, e);
+	if (lock < 0)
+		return lock;
+	r = guest_stop(&s, name, timeout, e);
+	if (r < 0 && e->exit_code == EXIT_STATE) {
+		err_clear(e); /* restart of a stopped guest just starts it */
+		r = 0;
+	}
+	close(lock);
+	return r < 0 ? r : guest_start(&s, name, e);
+}

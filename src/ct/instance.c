@@ -1,0 +1,169 @@
+/* instance.c - what a running container holds on the host, and giving it back:
+ * runtime dir + liveness lock, private mount namespace, disk mount, cgroup. */
+#include "ct/monitor.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ct/disk.h"
+#include "ct/spawn.h"
+#include "lib/fsutil.h"
+
+int ct_stop_signal(const struct guest_config *c)
+{
+	return c->init == INIT_SYSTEMD ? SIGRTMIN + 3 : c->init == INIT_BUSYBOX ? SIGPWR : SIGTERM;
+}
+
+/* Create and lock $BERTH_RUN/<name>; a stale one (dead monitor) is reused. */
+static int rundir_take(struct ct_instance *in, struct err *e)
+{
+	char p[PATH_MAX];
+	store_run_path(in->s, in->c->name, NULL, p, sizeof(p));
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "create %s", p);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open %s", p);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return err_exit(e, EXIT_STATE, "guest '%s' is already running; stop it first with 'berth stop %s'",
+				in->c->name, in->c->name);
+	}
+	in->rundir_fd = fd;
+	return 0;
+}
+
+static void rundir_release(struct ct_instance *in)
+{
+	static const char *const leaves[] = { "control.sock", "pid", NULL };
+	char p[PATH_MAX];
+	if (in->rundir_fd < 0)
+		return;
+	for (const char *const *l = leaves; *l; l++) {
+		store_run_path(in->s, in->c->name, *l, p, sizeof(p));
+		unlink(p);
+	}
+	store_run_path(in->s, in->c->name, NULL, p, sizeof(p));
+	rmdir(p);
+	close(in->rundir_fd);
+	in->rundir_fd = -1;
+}
+
+int ct_prepare(struct ct_instance *in, struct err *e)
+{
+	int r;
+	in->rundir_fd = -1;
+	in->disk_mounted = 0;
+	in->init_pid = 0;
+	store_guest_path(in->s, in->c->name, "rootfs", in->rootfs, sizeof(in->rootfs));
+	if ((r = cg_host_detect(&in->cgh, e)) < 0 ||
+	    (r = cgroup_check_limits(&in->cgh, &in->c->lim, e)) < 0 ||
+	    (r = cgroup_open(&in->cgh, in->c->name, &in->cg, e)) < 0)
+		return r;
+	if ((r = rundir_take(in, e)) < 0)
+		return r;
+	if (in->c->lim.disk != LIMIT_NONE) {
+		/* A private mount namespace: the disk mount dies with us, even on kill -9. */
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			r = err_sys(e, errno, "private mount namespace");
+			goto fail;
+		}
+		char img[PATH_MAX];
+		store_guest_path(in->s, in->c->name, "disk.img", img, sizeof(img));
+		if ((r = disk_mount(img, in->rootfs, e)) < 0)
+			goto fail;
+		in->disk_mounted = 1;
+	}
+	if ((r = cgroup_create(&in->cg, in->c->id_base, &in->c->lim, e)) < 0)
+		goto fail;
+	in->started = (long long)time(NULL);
+	return 0;
+fail:
+	ct_teardown(in);
+	return r;
+}
+
+void ct_teardown(struct ct_instance *in)
+{
+	struct err e = { 0 };
+	if (in->init_pid > 0)
+		kill(in->init_pid, SIGKILL);
+	if (cgroup_destroy(&in->cg, &e) < 0)
+		fprintf(stderr, "berth: %s\n", e.msg);
+	if (in->disk_mounted && umount2(in->rootfs, MNT_DETACH) < 0)
+		fprintf(stderr, "berth: unmount %s: %m\n", in->rootfs);
+	in->disk_mounted = 0;
+	rundir_release(in);
+}
+
+int ct_write_pidfile(struct ct_instance *in, pid_t monitor, struct err *e)
+{
+	char p[PATH_MAX], text[64];
+	store_run_path(in->s, in->c->name, "pid", p, sizeof(p));
+	int n = snprintf(text, sizeof(text), "%d %d %lld\n", (int)monitor, (int)in->init_pid,
+			 in->started);
+	return atomic_write(p, text, (size_t)n, 0644, 0, e);
+}
+
+int ct_cleanup_stale(const struct store *s, const struct guest_config *c, struct err *e)
+{
+	struct ct_instance in = { .s = s, .c = c, .rundir_fd = -1 };
+	int r;
+	if ((r = cg_host_detect(&in.cgh, e)) < 0 || (r = cgroup_open(&in.cgh, c->name, &in.cg, e)) < 0)
+		return r;
+	if ((r = rundir_take(&in, e)) < 0)
+		return r; /* a monitor took it meanwhile: not stale */
+	cgroup_kill_all(&in.cg);
+	ct_teardown(&in);
+	struct guest_exit x = { .code = -1, .signal = SIGKILL, .when = time(NULL) };
+	snprintf(x.reason, sizeof(x.reason), "monitor-lost");
+	return guest_exit_save(s, c->name, &x, e);
+}
+
+int ct_run(const struct store *s, const struct guest_config *c, char *const *argv, int *code,
+	   struct err *e)
+{
+	struct ct_instance in = { .s = s, .c = c };
+	int r = ct_prepare(&in, e);
+	if (r < 0)
+		return r;
+	struct spawn_spec sp = {
+		.cfg = c, .rootfs = in.rootfs, .cg = &in.cg, .console = NULL,
+		.stdio = { 0, 1, 2 }, .argv = argv,
+	};
+	/* Forward the usual terminating signals to the guest rather than dying. */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r = ct_spawn(&sp, &in.init_pid, e);
+	if (r == 0) {
+		ct_write_pidfile(&in, getpid(), NULL);
+		int status = 0, signals = 0;
+		for (;;) {
+			pid_t w = waitpid(in.init_pid, &status, WNOHANG);
+			if (w == in.init_pid)
+				break;
+			int sig;
+			if (sigwait(&mask, &sig) == 0 && sig != SIGCHLD)
+				kill(in.init_pid, ++signals > 1 ? SIGKILL : sig);
+		}
+		in.init_pid = 0;
+		*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	ct_teardown(&in);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
