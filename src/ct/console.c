@@ -60,7 +60,7 @@ static void copy_winsize(int winsize_fd)
 		ioctl(winsize_fd, TIOCSWINSZ, &ws);
 }
 
-int console_relay(int fd, int winsize_fd, int detach_key, struct err *e)
+int console_relay(int fd, int winsize_fd, int detach_key, int end_fd, struct err *e)
 {
 	struct termios saved, raw;
 	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -76,16 +76,17 @@ int console_relay(int fd, int winsize_fd, int detach_key, struct err *e)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	copy_winsize(winsize_fd);
 
-	struct pollfd p[3] = {
+	struct pollfd p[4] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = fd, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
+		{ .fd = end_fd, .events = POLLIN },
 	};
 	char buf[8192];
 	int in_open = 1;
 	for (;;) {
 		p[0].fd = in_open ? STDIN_FILENO : -1;
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -94,6 +95,15 @@ int console_relay(int fd, int winsize_fd, int detach_key, struct err *e)
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) > 0)
 				copy_winsize(winsize_fd);
+		}
+		if (p[3].revents & POLLIN) {
+			/* the process is gone: show what it left in the pty, then end */
+			while (poll(&p[1], 1, 0) == 1 && (p[1].revents & POLLIN)) {
+				ssize_t n = read(fd, buf, sizeof(buf));
+				if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+					break;
+			}
+			break;
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(fd, buf, sizeof(buf));

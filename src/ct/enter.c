@@ -60,10 +60,6 @@ static int recv_fd(int sock)
 static void exec_inside(char *const *argv, const char *pts)
 {
 	struct err e = { 0 };
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || setgroups(0, NULL) < 0) {
-		fprintf(stderr, "berth exec: become guest root: %m\n");
-		_exit(127);
-	}
 	if (pts) {
 		setsid();
 		int s = open(pts, O_RDWR | O_CLOEXEC);
@@ -101,6 +97,12 @@ static void join_and_run(int pidfd, const struct cgroup *cg, char *const *argv, 
 		_exit(127);
 	}
 	close(pidfd);
+	/* become the guest's root before anything is created inside (the pty) */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || setgroups(0, NULL) < 0) {
+		fprintf(stderr, "berth exec: become guest root: %m\n");
+		_exit(127);
+	}
+	prctl(PR_SET_DUMPABLE, 0); /* no /proc/<pid>/exe of berth for the guest to grab */
 	char pts[64] = "";
 	if (sock >= 0) {
 		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -155,8 +157,11 @@ int ct_enter(pid_t init_pid, const struct cgroup *cg, char *const *argv, int tty
 	signal(SIGINT, SIG_IGN); /* the command gets the terminal's signals, not us */
 	signal(SIGQUIT, SIG_IGN);
 	if (master >= 0) {
-		console_relay(master, master, 0, e);
+		int child = (int)syscall(SYS_pidfd_open, pid, 0);
+		console_relay(master, master, 0, child, e);
 		close(master);
+		if (child >= 0)
+			close(child);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

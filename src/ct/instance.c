@@ -58,6 +58,22 @@ static void rundir_release(struct ct_instance *in)
 	in->rundir_fd = -1;
 }
 
+/* The guest's root opens its tree by path as its own uid: every directory
+ * above the guest dir must be searchable by others (like LXC and runc). */
+static int check_path_searchable(const char *path, struct err *e)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+		*slash = '\0';
+		struct stat st;
+		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
+			return err_exit(e, EXIT_HOST, "%s (mode %04o) is not searchable by guests; run 'chmod o+x %s' or move BERTH_ROOT",
+					p, st.st_mode & 07777, p);
+	}
+	return 0;
+}
+
 int ct_prepare(struct ct_instance *in, struct err *e)
 {
 	int r;
@@ -65,6 +81,10 @@ int ct_prepare(struct ct_instance *in, struct err *e)
 	in->disk_mounted = 0;
 	in->init_pid = 0;
 	store_guest_path(in->s, in->c->name, "rootfs", in->rootfs, sizeof(in->rootfs));
+	char guests[PATH_MAX];
+	store_guest_path(in->s, in->c->name, NULL, guests, sizeof(guests));
+	if ((r = check_path_searchable(guests, e)) < 0)
+		return r;
 	if ((r = cg_host_detect(&in->cgh, e)) < 0 ||
 	    (r = cgroup_check_limits(&in->cgh, &in->c->lim, e)) < 0 ||
 	    (r = cgroup_open(&in->cgh, in->c->name, &in->cg, e)) < 0)

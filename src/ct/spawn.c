@@ -54,6 +54,17 @@ static int loopback_up(struct err *e)
 	return r;
 }
 
+/* Keep the guest's /etc/hostname in line with its config (as vzctl does),
+ * so an init that reads it does not undo the name; runs after pivot_root. */
+static void write_guest_hostname(const char *host)
+{
+	int fd = open("/etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	dprintf(fd, "%s\n", host);
+	close(fd);
+}
+
 /* Everything the child does between clone and exec; returns only on error. */
 static int child_setup(const struct spawn_spec *spec, int sync_fd, struct err *e)
 {
@@ -77,6 +88,7 @@ static int child_setup(const struct spawn_spec *spec, int sync_fd, struct err *e
 	};
 	if ((r = rootfs_enter(&rs, e)) < 0 || (r = loopback_up(e)) < 0)
 		return r;
+	write_guest_hostname(host);
 	umask(022);
 	if (setsid() < 0)
 		return err_sys(e, errno, "setsid");
@@ -92,7 +104,8 @@ static int child_setup(const struct spawn_spec *spec, int sync_fd, struct err *e
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return err_sys(e, errno, "close inherited fds");
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* monitor killed -> guest dies too */
-	execve(spec->argv[0], spec->argv, ct_default_env);
+	environ = (char **)ct_default_env; /* execvp searches the guest's PATH */
+	execvp(spec->argv[0], spec->argv);
 	return err_sys(e, errno, "exec %s in the guest", spec->argv[0]);
 }
 

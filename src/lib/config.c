@@ -202,6 +202,15 @@ int config_from_json(const char *text, size_t len, struct guest_config *c, struc
 		json_tokener_free(tok);
 		return err_set(e, EINVAL, "not valid JSON: %s", why);
 	}
+	/* json-c stops after the first value: anything but white space after
+	 * it means the file is damaged (or two configs were concatenated) */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+		if (!strchr(" \t\r\n", text[i]) || !text[i]) {
+			json_object_put(o);
+			json_tokener_free(tok);
+			return err_set(e, EINVAL, "not valid JSON: data after the object at byte %zu", i);
+		}
+	}
 	json_tokener_free(tok);
 	int r = parse_obj(o, c, e);
 	json_object_put(o);

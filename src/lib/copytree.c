@@ -203,8 +203,10 @@ static int copy_dir(struct copy_ctx *c, int sfd, int dfd, char *rel, size_t rell
 int copytree_shift(const char *src, const char *dst, uint32_t shift, struct err *e)
 {
 	struct stat st;
-	if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
-		return err_sys(e, errno ? errno : ENOTDIR, "template tree %s", src);
+	if (lstat(src, &st) < 0)
+		return err_sys(e, errno, "template tree %s", src);
+	if (!S_ISDIR(st.st_mode))
+		return err_sys(e, ENOTDIR, "template tree %s", src);
 	if (mkdir(dst, 0700) < 0)
 		return err_sys(e, errno, "mkdir %s", dst);
 	struct copy_ctx c = { .shift = shift, .e = e };

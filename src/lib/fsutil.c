@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static int fsync_dir_of(const char *path)
@@ -33,6 +35,13 @@ int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return err_sys(e, errno, "create %s", tmp);
+	/* the mode asked for, whatever the umask or a stale temp file had */
+	if (fchmod(fd, mode) < 0) {
+		int r = err_sys(e, errno, "chmod %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	const char *p = data;
 	size_t left = len;
 	while (left) {
@@ -73,19 +82,28 @@ int read_file(const char *path, size_t max, char **out, size_t *len, struct err 
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, errno, "open %s", path);
-	size_t cap = 4096, n = 0;
+	size_t cap = max < 4096 ? max : 4096, n = 0;
 	char *buf = malloc(cap + 1);
 	if (!buf) {
 		close(fd);
 		return err_set(e, ENOMEM, "out of memory reading %s", path);
 	}
 	for (;;) {
+		if (n == cap && cap >= max) {
+			/* max bytes read: fine only if that was all of it */
+			char extra;
+			ssize_t r = read(fd, &extra, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0)
+				break;
+			int rc = r < 0 ? err_sys(e, errno, "read %s", path)
+				       : err_set(e, EFBIG, "%s is larger than %zu bytes", path, max);
+			free(buf);
+			close(fd);
+			return rc;
+		}
 		if (n == cap) {
-			if (cap >= max) {
-				free(buf);
-				close(fd);
-				return err_set(e, EFBIG, "%s is larger than %zu bytes", path, max);
-			}
 			cap = cap * 2 > max ? max : cap * 2;
 			char *nb = realloc(buf, cap + 1);
 			if (!nb) {
@@ -135,6 +153,8 @@ int write_str(const char *path, const char *s, struct err *e)
 int mkdir_p(const char *path, mode_t mode, struct err *e)
 {
 	char buf[PATH_MAX];
+	if (!*path)
+		return err_set(e, ENOENT, "mkdir: empty path");
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return err_set(e, ENAMETOOLONG, "path too long: %s", path);
 	for (char *p = buf + 1; ; p++) {
@@ -148,11 +168,39 @@ int mkdir_p(const char *path, mode_t mode, struct err *e)
 				break;
 		}
 	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return err_sys(e, errno, "mkdir %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return err_sys(e, ENOTDIR, "mkdir %s", path);
 	return 0;
 }
 
-/* Remove everything inside dirfd (which is on device dev). */
-static int rm_children(int dirfd, dev_t dev, const char *path, struct err *e)
+/* The mount a path (relative to dirfd) lives on: st_dev alone misses bind
+ * mounts of the same file system, so compare mount ids where the kernel
+ * has them (5.8+), device numbers otherwise. */
+struct mnt_key {
+	dev_t dev;
+	uint64_t mnt_id; /* 0 if unknown */
+};
+
+static int mnt_key_at(int dirfd, const char *name, struct mnt_key *k)
+{
+	struct statx sx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	k->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	k->mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	return 0;
+}
+
+static int mnt_key_same(const struct mnt_key *a, const struct mnt_key *b)
+{
+	return a->dev == b->dev && (!a->mnt_id || !b->mnt_id || a->mnt_id == b->mnt_id);
+}
+
+/* Remove everything inside dirfd (which is on mount m). */
+static int rm_children(int dirfd, const struct mnt_key *m, const char *path, struct err *e)
 {
 	DIR *d = fdopendir(dirfd);
 	if (!d) {
@@ -169,7 +217,10 @@ static int rm_children(int dirfd, dev_t dev, const char *path, struct err *e)
 		if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev) {
+			struct mnt_key k;
+			if (mnt_key_at(dirfd, n, &k) < 0)
+				k = (struct mnt_key){ st.st_dev, 0 };
+			if (!mnt_key_same(&k, m)) {
 				rc = err_set(e, EBUSY, "%s/%s is a mount point; unmount it first", path, n);
 				break;
 			}
@@ -178,7 +229,14 @@ static int rm_children(int dirfd, dev_t dev, const char *path, struct err *e)
 				rc = err_sys(e, errno, "open %s/%s", path, n);
 				break;
 			}
-			rc = rm_children(sub, dev, path, e);
+			char *subpath;
+			if (asprintf(&subpath, "%s/%s", path, n) < 0) {
+				close(sub);
+				rc = err_set(e, ENOMEM, "out of memory");
+				break;
+			}
+			rc = rm_children(sub, m, subpath, e);
+			free(subpath);
 			if (rc < 0)
 				break;
 			if (unlinkat(dirfd, n, AT_REMOVEDIR) < 0) {
@@ -207,7 +265,10 @@ int rm_rf(const char *path, struct err *e)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, errno, "open %s", path);
-	int r = rm_children(fd, st.st_dev, path, e);
+	struct mnt_key m;
+	if (mnt_key_at(AT_FDCWD, path, &m) < 0)
+		m = (struct mnt_key){ st.st_dev, 0 };
+	int r = rm_children(fd, &m, path, e);
 	if (r < 0)
 		return r;
 	if (rmdir(path) < 0 && errno != ENOENT)

@@ -6,16 +6,24 @@
 
 int idrange_pick(const uint32_t *used, size_t n, uint32_t *base)
 {
-	/* a bitmap of taken slots; configs are validated so bases are in range */
+	/* a bitmap of taken slots */
 	static const size_t words = IDRANGE_SLOTS / 64;
 	uint64_t *taken = calloc(words, sizeof(uint64_t));
 	if (!taken)
 		return -ENOMEM;
+	/* the last slot ends at uid 4294967295, (uid_t)-1, which no uid_map can
+	 * hold (and config_from_json refuses its base): never hand it out */
+	taken[words - 1] |= 1ull << 63;
 	for (size_t i = 0; i < n; i++) {
-		if (used[i] < IDRANGE_FIRST)
+		/* mark every slot the range [base, base + IDRANGE_SIZE) touches, so
+		 * that a hand-edited base off the slot grid cannot lead to overlap */
+		uint64_t lo = used[i], hi = (uint64_t)used[i] + IDRANGE_SIZE - 1;
+		if (hi < IDRANGE_FIRST)
 			continue;
-		uint32_t slot = (used[i] - IDRANGE_FIRST) / IDRANGE_SIZE;
-		if (slot < IDRANGE_SLOTS)
+		if (lo < IDRANGE_FIRST)
+			lo = IDRANGE_FIRST;
+		for (uint64_t slot = (lo - IDRANGE_FIRST) / IDRANGE_SIZE;
+		     slot <= (hi - IDRANGE_FIRST) / IDRANGE_SIZE && slot < IDRANGE_SLOTS; slot++)
 			taken[slot / 64] |= 1ull << (slot % 64);
 	}
 	int r = -ENOSPC;
@@ -53,7 +61,8 @@ int idrange_alloc(const struct store *s, uint32_t *base, struct err *e)
 	r = idrange_pick(used, k, base);
 	free(used);
 	if (r == -ENOSPC)
-		return err_exit(e, EXIT_HOST, "all %u id ranges are in use; destroy unused guests", IDRANGE_SLOTS);
+		return err_exit(e, EXIT_HOST, "all %u id ranges are in use; destroy unused guests",
+				IDRANGE_SLOTS - 1);
 	if (r < 0)
 		return err_set(e, -r, "out of memory");
 	return 0;

@@ -29,9 +29,10 @@ static int parse_decimal(const char *s, unsigned scale_digits, uint64_t *out)
 			}
 			frac++;
 		}
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(c - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(c - '0');
+		v = v * 10 + d;
 		any = 1;
 	}
 	if (!any)
@@ -53,10 +54,18 @@ int size_parse(const char *s, uint64_t *out, struct err *e)
 		*out = LIMIT_NONE;
 		return 0;
 	}
-	uint64_t milli;
-	int n = parse_decimal(s, 3, &milli);
-	if (n < 0)
-		goto bad;
+	/* whole numbers are parsed unscaled so that every byte count up to
+	 * LIMIT_NONE - 1 (what size_format prints) is accepted */
+	uint64_t whole, frac = 0;
+	int n = parse_decimal(s, 0, &whole);
+	if (n < 0) {
+		uint64_t milli;
+		n = parse_decimal(s, 3, &milli);
+		if (n < 0)
+			goto bad;
+		whole = milli / 1000;
+		frac = milli % 1000;
+	}
 	const char *suf = s + n;
 	unsigned shift = 0;
 	switch (toupper((unsigned char)*suf)) {
@@ -74,8 +83,7 @@ int size_parse(const char *s, uint64_t *out, struct err *e)
 		if (*suf)
 			goto bad;
 	}
-	/* bytes = milli * 2^shift / 1000, without overflow */
-	uint64_t whole = milli / 1000, frac = milli % 1000;
+	/* bytes = (whole + frac / 1000) * 2^shift, without overflow */
 	if (shift && whole > (UINT64_MAX >> shift))
 		goto range;
 	uint64_t bytes = whole << shift;

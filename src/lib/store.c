@@ -175,7 +175,8 @@ int store_list(const struct store *s, const char *sub, char ***out, size_t *coun
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	*out = names;
 	*count = n;
 	return 0;
