@@ -28,7 +28,7 @@ int cmd_template(int argc, char **argv, struct err *e);
 
 /* Guest operations shared by verbs (guest.c, lifecycle.c). */
 int guest_create(const struct store *s, struct guest_config *c, struct err *e);
-int guest_remove(const struct store *s, const char *name, struct err *e);
+int guest_remove(const struct store *s, const struct guest_config *c, struct err *e);
 int guest_kill(const struct store *s, const char *name, struct err *e);
 int guest_stop(const struct store *s, const char *name, int timeout, struct err *e);
 int guest_start(const struct store *s, const char *name, struct err *e);

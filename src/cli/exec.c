@@ -81,7 +81,7 @@ int cmd_console(int argc, char **argv, struct err *e)
 	}
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "Connected to the console of %s; Ctrl-] detaches.\r\n", name);
-	r = console_relay(fd, -1, 1, e);
+	r = console_relay(fd, -1, 1, -1, e);
 	close(fd);
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "\r\nDetached from %s.\n", name);
@@ -146,7 +146,7 @@ int cmd_run(int argc, char **argv, struct err *e)
 	int code = 0;
 	r = ct_run(&s, &c, argv + optind, &code, e);
 	struct err de = { 0 };
-	if (guest_remove(&s, c.name, &de) < 0)
+	if (guest_remove(&s, &c, &de) < 0)
 		fprintf(stderr, "berth run: %s\n", de.msg);
 	return r < 0 ? r : code;
 }

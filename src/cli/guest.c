@@ -65,31 +65,38 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 		return err_exit(e, EXIT_USAGE, "guest '%s' already exists; pick another name or remove it with 'berth destroy %s'",
 				c->name, c->name);
 	}
-	if ((r = idrange_alloc(s, &c->id_base, e)) < 0) {
-		close(lock);
-		return r;
-	}
-	c->init = t.init;
-	c->created = time(NULL);
-	/* The guest dir is reachable only by host root and the guest's own root. */
-	if (mkdir(dir, 0710) < 0 || chown(dir, 0, c->id_base) < 0) {
+	/* The guest dir is reachable only by host root and the guest's own root;
+	 * it exists before the id range is claimed (see idrange_alloc). */
+	if (mkdir(dir, 0700) < 0) {
 		r = err_sys(e, errno, "create %s", dir);
 		close(lock);
 		return r;
 	}
+	if ((r = idrange_alloc(s, c->name, &c->id_base, e)) < 0)
+		goto fail;
+	c->init = t.init;
+	c->created = time(NULL);
+	if (chown(dir, 0, c->id_base) < 0 || chmod(dir, 0710) < 0) {
+		r = err_sys(e, errno, "set owner of %s", dir);
+		goto fail;
+	}
 	/* Claim the id range before the slow copy; config.json marks existence. */
 	if ((r = guest_save(s, c, e)) == 0)
 		r = populate(s, c, e);
+fail:
 	if (r < 0) {
 		struct err ignore = { 0 };
 		rm_rf(dir, &ignore);
+		if (c->id_base)
+			idrange_release(s, c->name, c->id_base);
 	}
 	close(lock);
 	return r;
 }
 
-int guest_remove(const struct store *s, const char *name, struct err *e)
+int guest_remove(const struct store *s, const struct guest_config *c, struct err *e)
 {
+	const char *name = c->name;
 	char dir[PATH_MAX], trash[PATH_MAX];
 	store_guest_path(s, name, NULL, dir, sizeof(dir));
 	snprintf(trash, sizeof(trash), "%s/guests/.destroy-%s-%d", s->root, name, (int)getpid());
@@ -99,6 +106,8 @@ int guest_remove(const struct store *s, const char *name, struct err *e)
 	int r = 0;
 	if (rename(dir, trash) < 0)
 		r = err_sys(e, errno, "remove %s", dir);
+	if (r == 0)
+		idrange_release(s, name, c->id_base);
 	close(lock);
 	if (r == 0)
 		r = rm_rf(trash, e);
@@ -185,7 +194,7 @@ int cmd_destroy(int argc, char **argv, struct err *e)
 		close(lock);
 		return r;
 	}
-	r = guest_remove(&s, name, e);
+	r = guest_remove(&s, &c, e);
 	if (r == 0)
 		store_guest_lock_remove(&s, name);
 	close(lock);
@@ -203,17 +212,34 @@ static int grow_live_disk(const struct store *s, const struct guest_config *c, p
 	int fd = open(ns, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, errno, "open the monitor's mount namespace");
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		close(fd);
+		return err_sys(e, errno, "pipe");
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct err ce = { 0 };
+		close(pfd[0]);
 		if (setns(fd, CLONE_NEWNS) < 0)
-			_exit(1);
-		_exit(disk_grow(img, bytes, root, &ce) < 0 ? 2 : 0);
+			err_sys(&ce, errno, "enter the monitor's mount namespace");
+		else
+			disk_grow(img, bytes, root, &ce);
+		if (ce.msg[0] && write(pfd[1], ce.msg, strlen(ce.msg)) < 0)
+			_exit(2);
+		_exit(ce.msg[0] ? 1 : 0);
 	}
 	close(fd);
+	close(pfd[1]);
+	char msg[sizeof(e->msg)];
+	ssize_t n = pid < 0 ? -1 : read(pfd[0], msg, sizeof(msg) - 1);
+	close(pfd[0]);
 	int status = 0;
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(e, EIO, "growing the disk of running guest '%s' failed; stop it and retry", c->name);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		msg[n > 0 ? n : 0] = '\0';
+		return err_exit(e, EXIT_HOST, "grow the disk of running guest '%s': %s", c->name,
+				n > 0 ? msg : "failed; stop the guest and retry");
+	}
 	return 0;
 }
 

@@ -13,8 +13,14 @@
 #define IDRANGE_FIRST 0x40000000u
 #define IDRANGE_SLOTS 49152u
 
-/* Pick the lowest free range; call with the store lock held. */
-int idrange_alloc(const struct store *s, uint32_t *base, struct err *e);
+/* Pick the lowest range free in this store and in the host-wide claim
+ * registry ($BERTH_IDS, default /var/lib/berth/idranges) and claim it for
+ * guest `name`, whose directory must already exist. Call with the store
+ * lock held. */
+int idrange_alloc(const struct store *s, const char *name, uint32_t *base, struct err *e);
+
+/* Drop the claim of a destroyed guest (stale claims also expire by themselves). */
+void idrange_release(const struct store *s, const char *name, uint32_t base);
 
 /* Pure helper (unit-tested): lowest slot base not in used[0..n). */
 int idrange_pick(const uint32_t *used, size_t n, uint32_t *base);

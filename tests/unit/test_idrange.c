@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "lib/fsutil.h"
@@ -108,6 +109,9 @@ static int setup(void **state)
 	snprintf(run, sizeof(run), "%s/run", f->dir);
 	setenv("BERTH_ROOT", root, 1);
 	setenv("BERTH_RUN", run, 1);
+	char ids[PATH_MAX + 16];
+	snprintf(ids, sizeof(ids), "%s/ids", f->dir);
+	setenv("BERTH_IDS", ids, 1);
 	struct err e = {0};
 	if (store_open(&f->s, &e) < 0) {
 		fprintf(stderr, "store_open: %s\n", e.msg);
@@ -147,7 +151,7 @@ static uint32_t alloc(struct fixture *f)
 {
 	struct err e = {0};
 	uint32_t base = 0;
-	if (idrange_alloc(&f->s, &base, &e) < 0)
+	if (idrange_alloc(&f->s, "unborn", &base, &e) < 0)
 		fail_msg("idrange_alloc: %s", e.msg);
 	return base;
 }
@@ -182,8 +186,35 @@ static void test_alloc_missing_root(void **state)
 	snprintf(s.root, sizeof(s.root), "%s/nowhere", f->dir);
 	uint32_t base = 0;
 	struct err e = {0};
-	assert_int_equal(idrange_alloc(&s, &base, &e), 0);
+	assert_int_equal(idrange_alloc(&s, "x", &base, &e), 0);
 	assert_int_equal(base, SLOT(0));
+}
+
+/* Claims in the host-wide registry keep ranges unique across stores. */
+static void test_alloc_across_stores(void **state)
+{
+	struct fixture *f = *state;
+	struct store s2 = f->s;
+	struct err e = {0};
+	char p[PATH_MAX];
+	uint32_t a = 0, b = 0, c = 0;
+	snprintf(s2.root, sizeof(s2.root), "%s/root2", f->dir);
+	store_guest_path(&f->s, "a", NULL, p, sizeof(p));
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(idrange_alloc(&f->s, "a", &a, &e), 0);
+	assert_int_equal(a, SLOT(0));
+	/* another store sees a's claim while a's dir exists */
+	assert_int_equal(idrange_alloc(&s2, "b", &b, &e), 0);
+	assert_int_equal(b, SLOT(1));
+	/* b never got a dir: its claim is stale and reusable; a's is not */
+	assert_int_equal(idrange_alloc(&s2, "c", &c, &e), 0);
+	assert_int_equal(c, SLOT(1));
+	/* a's config with another base makes a's claim stale too */
+	add_guest(f, "a2", SLOT(7));
+	idrange_release(&f->s, "a", a);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(idrange_alloc(&s2, "d", &c, &e), 0);
+	assert_int_equal(c, SLOT(0));
 }
 
 int main(void)
@@ -194,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_pick_full),
 		cmocka_unit_test_setup_teardown(test_alloc_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_missing_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_across_stores, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
