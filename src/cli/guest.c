@@ -16,6 +16,7 @@
 #include "ct/cgroup.h"
 #include "ct/disk.h"
 #include "ct/monitor.h"
+#include "ct/overlay.h"
 #include "lib/copytree.h"
 #include "lib/fsutil.h"
 #include "lib/idrange.h"
@@ -29,6 +30,14 @@ static int populate(const struct store *s, const struct guest_config *c, struct 
 	char src[PATH_MAX], dst[PATH_MAX];
 	store_template_path(s, c->template_name, "rootfs", src, sizeof(src));
 	store_guest_path(s, c->name, "rootfs", dst, sizeof(dst));
+	if (c->ephemeral && c->lim.disk == LIMIT_NONE) {
+		/* `run`: the template through an idmapped overlay, nothing copied */
+		char dir[PATH_MAX];
+		store_guest_path(s, c->name, NULL, dir, sizeof(dir));
+		if (mkdir(dst, 0755) < 0 || chown(dst, c->id_base, c->id_base) < 0)
+			return err_sys(e, errno, "create mount point %s", dst);
+		return overlay_prepare(dir, c->id_base, e);
+	}
 	if (c->lim.disk == LIMIT_NONE)
 		return copytree_shift(src, dst, c->id_base, e);
 	char tree[PATH_MAX], img[PATH_MAX];
@@ -72,7 +81,7 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 		close(lock);
 		return r;
 	}
-	if ((r = idrange_alloc(s, c->name, &c->id_base, e)) < 0)
+	if ((r = idrange_alloc(s, c->name, !c->ephemeral, &c->id_base, e)) < 0)
 		goto fail;
 	c->init = t.init;
 	c->created = time(NULL);

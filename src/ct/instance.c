@@ -3,18 +3,21 @@
 #include "ct/monitor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ct/disk.h"
+#include "ct/overlay.h"
 #include "ct/spawn.h"
 #include "lib/fsutil.h"
 
@@ -79,6 +82,7 @@ int ct_prepare(struct ct_instance *in, struct err *e)
 	int r;
 	in->rundir_fd = -1;
 	in->disk_mounted = 0;
+	in->overlay_mounted = 0;
 	in->init_pid = 0;
 	store_guest_path(in->s, in->c->name, "rootfs", in->rootfs, sizeof(in->rootfs));
 	char guests[PATH_MAX];
@@ -91,12 +95,22 @@ int ct_prepare(struct ct_instance *in, struct err *e)
 		return r;
 	if ((r = rundir_take(in, e)) < 0)
 		return r;
-	if (in->c->lim.disk != LIMIT_NONE) {
-		/* A private mount namespace: the disk mount dies with us, even on kill -9. */
+	int overlay = in->c->ephemeral && in->c->lim.disk == LIMIT_NONE;
+	if (in->c->lim.disk != LIMIT_NONE || overlay) {
+		/* A private mount namespace: our mounts die with us, even on kill -9. */
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 			r = err_sys(e, errno, "private mount namespace");
 			goto fail;
 		}
+	}
+	if (overlay) {
+		char tpl[PATH_MAX], dir[PATH_MAX];
+		store_template_path(in->s, in->c->template_name, "rootfs", tpl, sizeof(tpl));
+		store_guest_path(in->s, in->c->name, NULL, dir, sizeof(dir));
+		if ((r = overlay_mount(tpl, dir, in->c->id_base, in->rootfs, e)) < 0)
+			goto fail;
+		in->overlay_mounted = 1;
+	} else if (in->c->lim.disk != LIMIT_NONE) {
 		char img[PATH_MAX];
 		store_guest_path(in->s, in->c->name, "disk.img", img, sizeof(img));
 		if ((r = disk_mount(img, in->rootfs, e)) < 0)
@@ -122,6 +136,12 @@ void ct_teardown(struct ct_instance *in)
 	if (in->disk_mounted && umount2(in->rootfs, MNT_DETACH) < 0)
 		fprintf(stderr, "berth: unmount %s: %m\n", in->rootfs);
 	in->disk_mounted = 0;
+	if (in->overlay_mounted) {
+		char dir[PATH_MAX];
+		store_guest_path(in->s, in->c->name, NULL, dir, sizeof(dir));
+		overlay_umount(dir, in->rootfs);
+		in->overlay_mounted = 0;
+	}
 	rundir_release(in);
 }
 
@@ -149,18 +169,54 @@ int ct_cleanup_stale(const struct store *s, const struct guest_config *c, struct
 	return guest_exit_save(s, c->name, &x, e);
 }
 
+/* The foreground monitor of `berth run`, in a child process so that its
+ * private mount namespace (the overlay) is torn down by the kernel as it
+ * exits instead of by a slow unmount on the caller's critical path. Writes
+ * "code N" or "error MESSAGE" to report. */
+static void run_monitor(const struct store *s, const struct guest_config *c, char *const *argv,
+			const sigset_t *mask, int report)
+{
+	struct ct_instance in = { .s = s, .c = c };
+	struct err e = { 0 };
+	char msg[sizeof(e.msg) + 16];
+	int r = ct_prepare(&in, &e), n;
+	if (r == 0) {
+		struct spawn_spec sp = {
+			.cfg = c, .rootfs = in.rootfs, .cg = &in.cg, .console = NULL,
+			.stdio = { 0, 1, 2 }, .argv = argv,
+		};
+		r = ct_spawn(&sp, &in.init_pid, &e);
+	}
+	int status = 0;
+	if (r == 0) {
+		ct_write_pidfile(&in, getpid(), NULL);
+		int signals = 0;
+		while (waitpid(in.init_pid, &status, WNOHANG) != in.init_pid) {
+			int sig;
+			if (sigwait(mask, &sig) == 0 && sig != SIGCHLD)
+				kill(in.init_pid, ++signals > 1 ? SIGKILL : sig);
+		}
+		in.init_pid = 0;
+	}
+	in.overlay_mounted = 0; /* goes with our mount namespace */
+	ct_teardown(&in);
+	if (r < 0)
+		n = snprintf(msg, sizeof(msg), "error %s", e.msg);
+	else
+		n = snprintf(msg, sizeof(msg), "code %d",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	if (write(report, msg, (size_t)n) < 0)
+		_exit(2);
+	_exit(0);
+}
+
 int ct_run(const struct store *s, const struct guest_config *c, char *const *argv, int *code,
 	   struct err *e)
 {
-	struct ct_instance in = { .s = s, .c = c };
-	int r = ct_prepare(&in, e);
-	if (r < 0)
-		return r;
-	struct spawn_spec sp = {
-		.cfg = c, .rootfs = in.rootfs, .cg = &in.cg, .console = NULL,
-		.stdio = { 0, 1, 2 }, .argv = argv,
-	};
-	/* Forward the usual terminating signals to the guest rather than dying. */
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	/* Terminating signals go to the guest (through the monitor), not to us. */
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -168,22 +224,45 @@ int ct_run(const struct store *s, const struct guest_config *c, char *const *arg
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
-	r = ct_spawn(&sp, &in.init_pid, e);
-	if (r == 0) {
-		ct_write_pidfile(&in, getpid(), NULL);
-		int status = 0, signals = 0;
-		for (;;) {
-			pid_t w = waitpid(in.init_pid, &status, WNOHANG);
-			if (w == in.init_pid)
-				break;
-			int sig;
-			if (sigwait(&mask, &sig) == 0 && sig != SIGCHLD)
-				kill(in.init_pid, ++signals > 1 ? SIGKILL : sig);
-		}
-		in.init_pid = 0;
-		*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pfd[0]);
+		close(pfd[1]);
+		return err_sys(e, errno, "fork");
 	}
-	ct_teardown(&in);
+	if (pid == 0) {
+		close(pfd[0]);
+		run_monitor(s, c, argv, &mask, pfd[1]);
+	}
+	close(pfd[1]);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	char msg[sizeof(e->msg) + 16];
+	ssize_t n = 0;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pfd[0], .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
+				kill(pid, (int)si.ssi_signo);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			n = read(pfd[0], msg, sizeof(msg) - 1);
+			break;
+		}
+	}
+	close(pfd[0]);
+	if (sfd >= 0)
+		close(sfd);
+	waitpid(pid, NULL, 0);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
+	msg[n > 0 ? n : 0] = '\0';
+	if (sscanf(msg, "code %d", code) == 1)
+		return 0;
+	if (!strncmp(msg, "error ", 6))
+		return err_exit(e, EXIT_HOST, "%s", msg + 6);
+	return err_set(e, EIO, "the monitor of '%s' died", c->name);
 }

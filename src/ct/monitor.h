@@ -21,6 +21,7 @@ struct ct_instance {
 	struct cgroup cg;
 	char rootfs[PATH_MAX];
 	int disk_mounted;
+	int overlay_mounted;      /* `run`: idmapped template + overlay */
 	int rundir_fd;            /* flock'ed while the guest runs: the liveness lock */
 	pid_t init_pid;
 	long long started;

@@ -70,9 +70,6 @@ static int mount_proc_sys(const struct rootfs_spec *spec, struct err *e)
 	if ((r = do_mount("proc", "proc", "proc", PROC_FLAGS, NULL, e)) < 0 ||
 	    (r = do_mount("sysfs", "sys", "sysfs", PROC_FLAGS | MS_RDONLY, NULL, e)) < 0)
 		return r;
-	if (spec->cgroup2 &&
-	    (r = do_mount("cgroup2", "sys/fs/cgroup", "cgroup2", PROC_FLAGS, NULL, e)) < 0)
-		return r;
 	for (const char *const *p = rootfs_readonly; *p; p++)
 		if ((r = make_readonly(*p, PROC_FLAGS, e)) < 0)
 			return r;
@@ -130,6 +127,11 @@ static int ensure_dirs(struct err *e)
 			return err_sys(e, errno, "mkdir /%s in the guest's tree", *d);
 	}
 	return 0;
+}
+
+int rootfs_mount_cgroup2(struct err *e)
+{
+	return do_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", PROC_FLAGS, NULL, e);
 }
 
 int rootfs_enter(const struct rootfs_spec *spec, struct err *e)

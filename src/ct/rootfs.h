@@ -7,7 +7,6 @@
 struct rootfs_spec {
 	const char *rootfs;        /* host path of the guest's root tree */
 	const char *console;       /* host path of the console pty slave, or NULL */
-	int cgroup2;               /* mount the guest's cgroup2 view at /sys/fs/cgroup */
 };
 
 /* Build the guest's mounts and pivot_root into it. Runs in the container's
@@ -17,6 +16,10 @@ struct rootfs_spec {
  * random urandom tty (bound from the host), console, devpts newinstance,
  * ptmx, shm and mqueue. */
 int rootfs_enter(const struct rootfs_spec *spec, struct err *e);
+
+/* Mount the guest's cgroup2 view (its cgroup namespace) at /sys/fs/cgroup,
+ * after pivot_root and unshare(CLONE_NEWCGROUP). */
+int rootfs_mount_cgroup2(struct err *e);
 
 /* Paths hidden from the guest (bind-mounted /dev/null or an empty tmpfs). */
 extern const char *const rootfs_masked[];

@@ -65,30 +65,42 @@ static void write_guest_hostname(const char *host)
 	close(fd);
 }
 
-/* Everything the child does between clone and exec; returns only on error. */
+/* Wait for one byte from the parent: a step of the start handshake. */
+static int wait_parent(int fd, struct err *e)
+{
+	char c;
+	ssize_t n;
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : err_set(e, EPIPE, "monitor went away during start");
+}
+
+/* Everything the child does between clone and exec; returns only on error.
+ * The parent maps our ids, then moves us into the cgroup (slow on v1: the
+ * migration waits for an RCU grace period), so we build the mounts while it
+ * does and only enter the cgroup namespace once we are in the cgroup. */
 static int child_setup(const struct spawn_spec *spec, int sync_fd, struct err *e)
 {
-	char go;
-	if (read(sync_fd, &go, 1) != 1)
-		return err_set(e, EPIPE, "monitor went away during start");
-	close(sync_fd);
+	int r;
+	if ((r = wait_parent(sync_fd, e)) < 0) /* ids mapped */
+		return r;
 	umask(0);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || setgroups(0, NULL) < 0)
 		return err_sys(e, errno, "become root of the guest's user namespace");
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		return err_sys(e, errno, "new cgroup namespace");
 	const char *host = spec->cfg->hostname[0] ? spec->cfg->hostname : spec->cfg->name;
 	if (sethostname(host, strlen(host)) < 0)
 		return err_sys(e, errno, "set hostname");
-	int r;
-	struct rootfs_spec rs = {
-		.rootfs = spec->rootfs,
-		.console = spec->console,
-		.cgroup2 = spec->cg->v2[0] != '\0',
-	};
+	struct rootfs_spec rs = { .rootfs = spec->rootfs, .console = spec->console };
 	if ((r = rootfs_enter(&rs, e)) < 0 || (r = loopback_up(e)) < 0)
 		return r;
 	write_guest_hostname(host);
+	if ((r = wait_parent(sync_fd, e)) < 0) /* in the cgroup */
+		return r;
+	close(sync_fd);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(e, errno, "new cgroup namespace");
+	if (spec->cg->v2[0] && (r = rootfs_mount_cgroup2(e)) < 0)
+		return r;
 	umask(022);
 	if (setsid() < 0)
 		return err_sys(e, errno, "setsid");
@@ -150,9 +162,11 @@ int ct_spawn(const struct spawn_spec *spec, pid_t *pidp, struct err *e)
 	close(sync[0]);
 	close(errp[1]);
 	int r = write_idmaps(pid, spec->cfg, e);
+	if (r == 0 && write(sync[1], "m", 1) != 1)
+		r = err_sys(e, errno, "release the guest's first process");
 	if (r == 0)
 		r = cgroup_add_pid(spec->cg, pid, e);
-	if (r == 0 && write(sync[1], "g", 1) != 1)
+	if (r == 0 && write(sync[1], "c", 1) != 1)
 		r = err_sys(e, errno, "release the guest's first process");
 	close(sync[1]);
 	if (r == 0) {

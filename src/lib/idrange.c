@@ -116,7 +116,8 @@ static int registry_scan(const char *dir, uint32_t **used, size_t *n, struct err
 	return 0;
 }
 
-int idrange_alloc(const struct store *s, const char *name, uint32_t *base, struct err *e)
+int idrange_alloc(const struct store *s, const char *name, int durable, uint32_t *base,
+		  struct err *e)
 {
 	char dir[PATH_MAX], lockp[PATH_MAX + 8];
 	registry_dir(dir, sizeof(dir));
@@ -159,7 +160,7 @@ int idrange_alloc(const struct store *s, const char *name, uint32_t *base, struc
 	char p[PATH_MAX], text[PATH_MAX + 80];
 	snprintf(p, sizeof(p), "%s/%u", dir, *base);
 	int len = snprintf(text, sizeof(text), "%s\n%s\n", s->root, name);
-	r = atomic_write(p, text, (size_t)len, 0600, 1, e);
+	r = atomic_write(p, text, (size_t)len, 0600, durable, e);
 out:
 	free(used);
 	close(lock);

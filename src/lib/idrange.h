@@ -16,8 +16,9 @@
 /* Pick the lowest range free in this store and in the host-wide claim
  * registry ($BERTH_IDS, default /var/lib/berth/idranges) and claim it for
  * guest `name`, whose directory must already exist. Call with the store
- * lock held. */
-int idrange_alloc(const struct store *s, const char *name, uint32_t *base, struct err *e);
+ * lock held. `durable` fsyncs the claim (not needed for ephemeral guests). */
+int idrange_alloc(const struct store *s, const char *name, int durable, uint32_t *base,
+		  struct err *e);
 
 /* Drop the claim of a destroyed guest (stale claims also expire by themselves). */
 void idrange_release(const struct store *s, const char *name, uint32_t base);

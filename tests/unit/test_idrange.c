@@ -151,7 +151,7 @@ static uint32_t alloc(struct fixture *f)
 {
 	struct err e = {0};
 	uint32_t base = 0;
-	if (idrange_alloc(&f->s, "unborn", &base, &e) < 0)
+	if (idrange_alloc(&f->s, "unborn", 1, &base, &e) < 0)
 		fail_msg("idrange_alloc: %s", e.msg);
 	return base;
 }
@@ -186,7 +186,7 @@ static void test_alloc_missing_root(void **state)
 	snprintf(s.root, sizeof(s.root), "%s/nowhere", f->dir);
 	uint32_t base = 0;
 	struct err e = {0};
-	assert_int_equal(idrange_alloc(&s, "x", &base, &e), 0);
+	assert_int_equal(idrange_alloc(&s, "x", 1, &base, &e), 0);
 	assert_int_equal(base, SLOT(0));
 }
 
@@ -201,19 +201,19 @@ static void test_alloc_across_stores(void **state)
 	snprintf(s2.root, sizeof(s2.root), "%s/root2", f->dir);
 	store_guest_path(&f->s, "a", NULL, p, sizeof(p));
 	assert_int_equal(mkdir(p, 0700), 0);
-	assert_int_equal(idrange_alloc(&f->s, "a", &a, &e), 0);
+	assert_int_equal(idrange_alloc(&f->s, "a", 0, &a, &e), 0);
 	assert_int_equal(a, SLOT(0));
 	/* another store sees a's claim while a's dir exists */
-	assert_int_equal(idrange_alloc(&s2, "b", &b, &e), 0);
+	assert_int_equal(idrange_alloc(&s2, "b", 0, &b, &e), 0);
 	assert_int_equal(b, SLOT(1));
 	/* b never got a dir: its claim is stale and reusable; a's is not */
-	assert_int_equal(idrange_alloc(&s2, "c", &c, &e), 0);
+	assert_int_equal(idrange_alloc(&s2, "c", 0, &c, &e), 0);
 	assert_int_equal(c, SLOT(1));
 	/* a's config with another base makes a's claim stale too */
 	add_guest(f, "a2", SLOT(7));
 	idrange_release(&f->s, "a", a);
 	assert_int_equal(rmdir(p), 0);
-	assert_int_equal(idrange_alloc(&s2, "d", &c, &e), 0);
+	assert_int_equal(idrange_alloc(&s2, "d", 0, &c, &e), 0);
 	assert_int_equal(c, SLOT(0));
 }
 
