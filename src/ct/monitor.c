@@ -46,6 +46,8 @@ struct monitor {
 	int stopping;              /* a stop or kill was asked for */
 	int killed;                /* SIGKILL was sent */
 	int done;
+	int reboot;                /* init asked for a reboot: start it again */
+	time_t reboots[5];         /* when the last reboots happened (loop guard) */
 	struct guest_exit exit;
 };
 
@@ -228,6 +230,17 @@ static void on_sigchld(struct monitor *m)
 		if (p != m->in.init_pid)
 			continue;
 		m->in.init_pid = 0;
+		/* reboot(2) in a pid namespace kills its init with SIGHUP */
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP && !m->stopping) {
+			time_t now = time(NULL);
+			if (now - m->reboots[0] > 10) {
+				memmove(m->reboots, m->reboots + 1, sizeof(m->reboots) - sizeof(time_t));
+				m->reboots[4] = now;
+				m->reboot = 1;
+				continue;
+			}
+			mlog("five reboots within 10 s: giving up");
+		}
 		m->done = 1;
 		m->exit.valid = 1;
 		m->exit.when = time(NULL);
@@ -267,6 +280,17 @@ static int listen_control(struct monitor *m, struct err *e)
 	return 0;
 }
 
+/* Start the guest's init (again, after a reboot) on the console pty. */
+static int start_init(struct monitor *m, struct err *e)
+{
+	char *argv[] = { "/sbin/init", NULL };
+	struct spawn_spec sp = {
+		.cfg = m->in.c, .rootfs = m->in.rootfs, .cg = &m->in.cg, .console = m->con_path,
+		.stdio = { m->con_slave, m->con_slave, m->con_slave }, .argv = argv,
+	};
+	return ct_spawn(&sp, &m->in.init_pid, e);
+}
+
 static int monitor_setup(struct monitor *m, struct err *e)
 {
 	char p[PATH_MAX];
@@ -290,12 +314,7 @@ static int monitor_setup(struct monitor *m, struct err *e)
 		return r;
 	store_guest_path(m->in.s, m->in.c->name, "console.log", p, sizeof(p));
 	m->con_log = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	char *argv[] = { "/sbin/init", NULL };
-	struct spawn_spec sp = {
-		.cfg = m->in.c, .rootfs = m->in.rootfs, .cg = &m->in.cg, .console = m->con_path,
-		.stdio = { m->con_slave, m->con_slave, m->con_slave }, .argv = argv,
-	};
-	if ((r = ct_spawn(&sp, &m->in.init_pid, e)) < 0)
+	if ((r = start_init(m, e)) < 0)
 		return r;
 	if ((r = listen_control(m, e)) < 0 || (r = ct_write_pidfile(&m->in, getpid(), e)) < 0)
 		return r;
@@ -306,9 +325,29 @@ static int monitor_setup(struct monitor *m, struct err *e)
 	return 0;
 }
 
+static void do_reboot(struct monitor *m)
+{
+	struct err e = { 0 };
+	m->reboot = 0;
+	cgroup_kill_all(&m->in.cg);
+	mlog("guest rebooted itself; starting init again");
+	m->in.started = time(NULL);
+	if (start_init(m, &e) < 0 || ct_write_pidfile(&m->in, getpid(), &e) < 0) {
+		mlog("restart after reboot failed: %s", e.msg);
+		m->done = 1;
+		m->exit = (struct guest_exit){ .valid = 1, .code = -1, .signal = SIGHUP,
+					       .when = time(NULL) };
+		snprintf(m->exit.reason, sizeof(m->exit.reason), "exited");
+	}
+}
+
 static void monitor_loop(struct monitor *m)
 {
 	while (!m->done) {
+		if (m->reboot) {
+			do_reboot(m);
+			continue;
+		}
 		struct epoll_event ev[16];
 		int n = epoll_wait(m->epfd, ev, 16, -1);
 		for (int i = 0; i < n; i++) {

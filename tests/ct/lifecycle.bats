@@ -152,3 +152,18 @@ teardown() { common_teardown; }
 	n=$(ps -eo uid=,comm= | awk -v b=$(uid_base race) '$1 == b && $2 == "init"' | wc -l)
 	[ "$n" -eq 1 ]
 }
+
+@test "reboot inside the guest restarts it in place; poweroff stops it" {
+	berth create rb --template busybox
+	berth start rb
+	pid1=$(json_field rb "['pid']")
+	berth exec rb -- sh -c 'echo survives > /root/f; reboot -f' || true
+	wait_until 10 bash -c "p=\$('$BERTH' status rb --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"pid\"])'); [ \"\$p\" != None ] && [ \"\$p\" != $pid1 ]"
+	[ "$(json_field rb "['state']")" = running ]
+	run berth exec rb -- cat /root/f
+	[ "$output" = survives ]
+	berth exec rb -- poweroff -f || true
+	wait_until 10 bash -c "'$BERTH' status rb --json | grep -q '\"state\":\"stopped\"'"
+	[ "$(json_field rb "['last_exit']['reason']")" = poweroff ]
+	assert_no_leftovers rb "$(uid_base rb)"
+}
