@@ -28,7 +28,7 @@ common_teardown() {
 
 # busybox template "busybox" in this test's store
 need_busybox() {
-	"$BERTH" template build busybox >/dev/null 2>&1 || { mkdir -p "$BERTH_ROOT/templates"; cp -a /tmp/bt/root/templates/busybox "$BERTH_ROOT/templates/"; } # TEMPHACK
+	"$BERTH" template build busybox >/dev/null
 }
 
 # wait_until SECONDS CMD...: retry CMD until it succeeds
