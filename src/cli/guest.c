@@ -210,6 +210,23 @@ int cmd_destroy(int argc, char **argv, struct err *e)
 	return r;
 }
 
+/* Rename a running guest: sethostname in its uts namespace (the guest's
+ * /etc/hostname follows at its next start). */
+static int set_live_hostname(pid_t init_pid, const char *host, struct err *e)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	if (pidfd < 0)
+		return err_sys(e, errno, "open the guest's init");
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(setns(pidfd, CLONE_NEWUTS) < 0 || sethostname(host, strlen(host)) < 0);
+	close(pidfd);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return err_set(e, EIO, "could not set the hostname of the running guest");
+	return 0;
+}
+
 /* Grow a running guest's disk from inside its monitor's mount namespace. */
 static int grow_live_disk(const struct store *s, const struct guest_config *c, pid_t monitor,
 			  uint64_t bytes, struct err *e)
@@ -320,6 +337,9 @@ int cmd_set(int argc, char **argv, struct err *e)
 			cgroup_apply_limits(&cg, &old.lim, &ignore); /* leave it as it was */
 			goto out;
 		}
+		if (strcmp(c.hostname, old.hostname) != 0 &&
+		    (r = set_live_hostname(rt.init_pid, c.hostname, e)) < 0)
+			goto out;
 	}
 	r = guest_save(&s, &c, e);
 out:

@@ -41,6 +41,10 @@ teardown() { common_teardown; }
 	berth create --memory 64M a1 --template busybox
 	berth set a1 --memory 96M
 	berth set --pids 50 a1
+	berth start a1
+	berth set a1 --hostname renamed
+	run berth exec a1 -- hostname
+	[ "$output" = renamed ]
 	[ "$(json_field a1 "['limits']['memory_bytes']")" = $((96 << 20)) ]
 	[ "$(json_field a1 "['limits']['pids']")" = 50 ]
 }
