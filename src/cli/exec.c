@@ -141,12 +141,18 @@ int cmd_run(int argc, char **argv, struct err *e)
 	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
 	c.ephemeral = 1;
 	limit_args_apply(&la, &c);
-	if ((r = guest_create(&s, &c, e)) < 0)
+	struct ct_runner rn;
+	if ((r = ct_run_begin(&s, &c, argv + optind, &rn, e)) < 0)
 		return r;
+	if ((r = guest_create(&s, &c, e)) < 0 || (r = ct_run_go(&rn, &c, e)) < 0) {
+		ct_run_abort(&rn);
+		return r;
+	}
 	int code = 0;
-	r = ct_run(&s, &c, argv + optind, &code, e);
+	r = ct_run_wait(&rn, c.name, &code, e);
 	struct err de = { 0 };
 	if (guest_remove(&s, &c, &de) < 0)
 		fprintf(stderr, "berth run: %s\n", de.msg);
+	ct_run_finish(&rn);
 	return r < 0 ? r : code;
 }

@@ -492,6 +492,19 @@ static int delegate(const char *dir, int v2, uid_t uid, struct err *e)
 	return 0;
 }
 
+int cgroup_delegate(const struct cgroup *cg, uid_t uid, struct err *e)
+{
+	size_t n = cg_ndirs(cg);
+	for (size_t i = 0; i < n; i++) {
+		const char *d = cg_dir(cg, i);
+		int named = i + 1 < n && list_has(cg->host->v1[i].ctrl, "name=systemd");
+		int r;
+		if (d[0] && (d == cg->v2 || named) && (r = delegate(d, d == cg->v2, uid, e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Make one hierarchy's parent and guest directories; records what it made. */
 static int make_one(const struct cgroup *cg, const char *dir, const struct limits *l,
 		    int *made_parent, int *made_dir, struct err *e)

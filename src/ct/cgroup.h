@@ -49,6 +49,10 @@ int cgroup_open(const struct cg_host *h, const char *name, struct cgroup *cg, st
 int cgroup_create(const struct cgroup *cg, uid_t owner_uid, const struct limits *l,
 		  struct err *e);
 
+/* Hand the unified (and name=systemd) cgroup to uid, as cgroup_create does
+ * when given an owner. */
+int cgroup_delegate(const struct cgroup *cg, uid_t uid, struct err *e);
+
 /* Write the limits (live `set` too); LIMIT_NONE clears a limit. */
 int cgroup_apply_limits(const struct cgroup *cg, const struct limits *l, struct err *e);
 

@@ -164,7 +164,7 @@ int ct_spawn(const struct spawn_spec *spec, pid_t *pidp, struct err *e)
 	int r = write_idmaps(pid, spec->cfg, e);
 	if (r == 0 && write(sync[1], "m", 1) != 1)
 		r = err_sys(e, errno, "release the guest's first process");
-	if (r == 0)
+	if (r == 0 && !spec->in_cgroup)
 		r = cgroup_add_pid(spec->cg, pid, e);
 	if (r == 0 && write(sync[1], "c", 1) != 1)
 		r = err_sys(e, errno, "release the guest's first process");

@@ -11,6 +11,7 @@ struct spawn_spec {
 	const struct guest_config *cfg;
 	const char *rootfs;          /* host path of the guest's tree (mounted if a disk) */
 	const struct cgroup *cg;     /* created already; the child joins it first */
+	int in_cgroup;               /* the caller is in cg already: the child is born there */
 	const char *console;         /* host pty slave path for /dev/console, or NULL */
 	int stdio[3];                /* fds for the child's 0,1,2 (the console slave or the CLI's) */
 	int set_ctty;                /* make stdio[0] the controlling terminal */
