@@ -18,6 +18,7 @@
 
 #include "ct/disk.h"
 #include "ct/overlay.h"
+#include "lib/copytree.h"
 #include "ct/spawn.h"
 #include "lib/fsutil.h"
 
@@ -107,9 +108,22 @@ int ct_prepare(struct ct_instance *in, struct err *e)
 		char tpl[PATH_MAX], dir[PATH_MAX];
 		store_template_path(in->s, in->c->template_name, "rootfs", tpl, sizeof(tpl));
 		store_guest_path(in->s, in->c->name, NULL, dir, sizeof(dir));
-		if ((r = overlay_mount(tpl, dir, in->c->id_base, in->rootfs, e)) < 0)
-			goto fail;
-		in->overlay_mounted = 1;
+		if ((r = overlay_mount(tpl, dir, in->c->id_base, in->rootfs, e)) == 0) {
+			in->overlay_mounted = 1;
+		} else {
+			/* no idmapped mounts on this kernel or file system (tmpfs
+			 * before 6.3): fall back to a shifted copy of the template */
+			struct err ce = { 0 };
+			rmdir(in->rootfs);
+			if ((r = copytree_shift(tpl, in->rootfs, in->c->id_base, &ce)) < 0) {
+				char first[sizeof(e->msg)];
+				snprintf(first, sizeof(first), "%s", e->msg);
+				err_set(e, -r, "%.200s; copying the template instead failed too: %.200s",
+					first, ce.msg);
+				goto fail;
+			}
+			err_clear(e);
+		}
 	} else if (in->c->lim.disk != LIMIT_NONE) {
 		char img[PATH_MAX];
 		store_guest_path(in->s, in->c->name, "disk.img", img, sizeof(img));
