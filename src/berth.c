@@ -26,6 +26,7 @@ static const struct verb verbs[] = {
 	{ "set", cmd_set, "set NAME [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
 	{ "run", cmd_run, "run --template T [limits] -- CMD..." },
 	{ "template", cmd_template, "template build busybox|debian [--suite S] [NAME] | import NAME FILE | list [--json] | rm NAME" },
+	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
 };
 
 static void usage(FILE *f)

@@ -25,6 +25,7 @@ int cmd_exec(int argc, char **argv, struct err *e);
 int cmd_console(int argc, char **argv, struct err *e);
 int cmd_run(int argc, char **argv, struct err *e);
 int cmd_template(int argc, char **argv, struct err *e);
+int cmd_vmm(int argc, char **argv, struct err *e);
 
 /* Guest operations shared by verbs (guest.c, lifecycle.c). */
 int guest_create(const struct store *s, struct guest_config *c, struct err *e);

@@ -1,0 +1,86 @@
+/* vmm.c - `berth vmm`: boot a kernel in a VM with berth's own VMM, the
+ * guest's serial console on this process's stdin and stdout. The exit
+ * status says how the guest ended (0 powered off; see src/vm/vmm.h). */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/size.h"
+#include "vm/vmm.h"
+#include "vm/vm.h"
+
+#define VMM_USAGE "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--no-reboot] [--stats]"
+
+enum { VOPT_KERNEL = 2000, VOPT_INITRD, VOPT_CMDLINE, VOPT_MEMORY, VOPT_CPUS, VOPT_NO_REBOOT,
+       VOPT_STATS };
+
+int cmd_vmm(int argc, char **argv, struct err *e)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, VOPT_KERNEL },
+		{ "initrd", required_argument, NULL, VOPT_INITRD },
+		{ "cmdline", required_argument, NULL, VOPT_CMDLINE },
+		{ "memory", required_argument, NULL, VOPT_MEMORY },
+		{ "cpus", required_argument, NULL, VOPT_CPUS },
+		{ "no-reboot", no_argument, NULL, VOPT_NO_REBOOT },
+		{ "stats", no_argument, NULL, VOPT_STATS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmm_config c = {
+		.cmdline = VMM_DEFAULT_CMDLINE,
+		.memory = VMM_DEFAULT_MEMORY,
+		.cpus = 1,
+	};
+	int stats = 0, opt, r;
+	uint64_t v;
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		switch (opt) {
+		case VOPT_KERNEL: c.kernel = optarg; break;
+		case VOPT_INITRD: c.initrd = optarg; break;
+		case VOPT_CMDLINE: c.cmdline = optarg; break;
+		case VOPT_NO_REBOOT: c.no_reboot = 1; break;
+		case VOPT_STATS: stats = 1; break;
+		case VOPT_MEMORY:
+			r = size_parse(optarg, &c.memory, e);
+			if (r < 0)
+				return err_wrap(e, "--memory");
+			if (c.memory == LIMIT_NONE)
+				return err_exit(e, EXIT_USAGE, "--memory needs a size, not 'unlimited'");
+			break;
+		case VOPT_CPUS:
+			r = uint_parse(optarg, 1, VMM_MAX_CPUS, 0, &v, e);
+			if (r < 0)
+				return err_wrap(e, "--cpus");
+			c.cpus = (unsigned)v;
+			break;
+		}
+	}
+	if (optind < argc)
+		return err_exit(e, EXIT_USAGE, "unexpected argument '%.60s'; usage: berth %s",
+				argv[optind], VMM_USAGE);
+	if (!c.kernel)
+		return err_exit(e, EXIT_USAGE, "missing --kernel; usage: berth %s", VMM_USAGE);
+
+	struct vmm_image img;
+	r = vmm_prepare(&c, &img, e);
+	if (r == 0) {
+		struct vmm_stats st;
+		r = vmm_run(&c, &img, &st, e);
+		fflush(stdout);
+		if (r > 0 && st.why[0])
+			fprintf(stderr, "berth vmm: %s\n", st.why);
+		if (stats && st.boots)
+			fprintf(stderr,
+				"berth vmm: boots %u, last %.3f s, exits to user space %llu (pio %llu, mmio %llu), unclaimed pio %llu mmio %llu, %s\n",
+				st.boots, st.seconds, (unsigned long long)st.exits,
+				(unsigned long long)st.exits_io, (unsigned long long)st.exits_mmio,
+				(unsigned long long)st.unhandled_pio,
+				(unsigned long long)st.unhandled_mmio,
+				st.why[0] ? st.why : "-");
+	}
+	vmm_image_free(&img);
+	return r;
+}

@@ -1,0 +1,106 @@
+/* acpi_pm.c - ACPI fixed hardware in I/O space, as the FADT describes it:
+ *   +0 PM1a_STS (write 1 to clear)   +2 PM1a_EN
+ *   +4 PM1a_CNT: SCI_EN (bit 0, always 1: no legacy mode), SLP_TYP (bits
+ *      10-12), SLP_EN (bit 13, write-only): SLP_EN with the \_S5 type from
+ *      the DSDT powers the machine off
+ *   +8 PM_TMR: 24-bit free-running counter at 3.579545 MHz
+ * No SCI is ever raised (no fixed events, no GPEs).
+ * Reference: ACPI 6.5 section 4.8.3 (PM1 event/control, PM timer), 7.4.2
+ * (\_Sx objects), 16.1.6 (transitioning to S5). */
+#include "vm/dev/acpi_pm.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vm/acpi.h"
+#include "vm/bus.h"
+#include "vm/layout.h"
+#include "vm/vm.h"
+
+#define CNT_SCI_EN  0x0001
+#define CNT_SLP_EN  0x2000
+#define PM_TMR_HZ   3579545ull
+
+struct acpi_pm {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	uint16_t sts, en, cnt;
+};
+
+/* 4.8.3.3: the timer counts at PM_TMR_HZ; 24 bits (no TMR_VAL_EXT). */
+static uint32_t pm_timer(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	unsigned __int128 ns = (unsigned __int128)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint32_t)(ns * PM_TMR_HZ / 1000000000u) & 0xffffff;
+}
+
+/* 4.8.3.2.1: a write with SLP_EN set starts the transition to SLP_TYP. */
+static void pm_write_cnt(struct acpi_pm *p, uint16_t v)
+{
+	if ((v & CNT_SLP_EN) && ((v >> 10) & 7) == ACPI_S5_SLP_TYP)
+		vm_request_stop(p->vm, VM_POWEROFF, 0, "guest powered off (ACPI S5)");
+	p->cnt = (uint16_t)((v & ~CNT_SLP_EN) | CNT_SCI_EN);
+}
+
+/* Any access width at any offset: assemble the 16-bit registers byte-wise. */
+static void acpi_pm_io(void *dev, uint64_t off, uint8_t *data, unsigned len, int is_write)
+{
+	struct acpi_pm *p = dev;
+	pthread_mutex_lock(&p->lock);
+	uint8_t regs[12];
+	uint32_t tmr = pm_timer();
+	memcpy(regs + 0, &p->sts, 2);
+	memcpy(regs + 2, &p->en, 2);
+	memcpy(regs + 4, &p->cnt, 2);
+	memset(regs + 6, 0, 2);
+	memcpy(regs + 8, &tmr, 4);
+	if (!is_write) {
+		memset(data, 0, len);
+		for (unsigned i = 0; i < len && off + i < sizeof(regs); i++)
+			data[i] = regs[off + i];
+	} else {
+		uint8_t w[12] = { 0 };
+		int touched_cnt = 0;
+		memcpy(w, regs, sizeof(w));
+		memset(w, 0, 2);                  /* status: only bits written as 1 clear */
+		for (unsigned i = 0; i < len && off + i < sizeof(regs); i++) {
+			w[off + i] = data[i];
+			if (off + i == 4 || off + i == 5)
+				touched_cnt = 1;
+		}
+		uint16_t clr, en, cnt;
+		memcpy(&clr, w + 0, 2);
+		memcpy(&en, w + 2, 2);
+		memcpy(&cnt, w + 4, 2);
+		p->sts &= (uint16_t)~clr;
+		p->en = en;
+		if (touched_cnt)
+			pm_write_cnt(p, cnt);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+int acpi_pm_attach(struct vm *vm, struct acpi_pm **out, struct err *e)
+{
+	struct acpi_pm *p = calloc(1, sizeof(*p));
+	if (!p)
+		return err_sys(e, ENOMEM, "acpi pm");
+	pthread_mutex_init(&p->lock, NULL);
+	p->vm = vm;
+	p->cnt = CNT_SCI_EN;
+	*out = p;
+	return bus_add(&vm->pio, PORT_ACPI_PM, 12, acpi_pm_io, p, "acpi-pm", e);
+}
+
+void acpi_pm_free(struct acpi_pm *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

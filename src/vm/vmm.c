@@ -1,0 +1,292 @@
+/* vmm.c - the VMM's builder and run loop.
+ *
+ * vmm_build lists, in one place, everything a berth VM consists of (the
+ * Firecracker habit: an explicit builder, no constructor-ordered device
+ * registration). vmm_run boots it, waits for the first vCPU or device to
+ * say the run is over, stops the rest, and reboots in place or returns. */
+#include "vm/vmm.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm/acpi.h"
+#include "vm/console_relay.h"
+#include "vm/dev/acpi_pm.h"
+#include "vm/dev/i8042.h"
+#include "vm/dev/rtc.h"
+#include "vm/dev/serial_8250.h"
+#include "vm/kvm.h"
+#include "vm/layout.h"
+#include "vm/longmode.h"
+#include "vm/memory.h"
+#include "vm/vcpu.h"
+
+/* Read a whole (kernel) file into memory; at most 256 MiB. */
+static int read_file(const char *path, uint8_t **buf, size_t *len, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "kernel %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(e, EINVAL, "kernel %s: not a regular file", path);
+	}
+	if (st.st_size > (256 << 20)) {
+		close(fd);
+		return err_set(e, EFBIG, "kernel %s: %lld bytes is too big for a kernel", path,
+			       (long long)st.st_size);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
+		close(fd);
+		return err_sys(e, ENOMEM, "kernel %s", path);
+	}
+	size_t done = 0;
+	while (done < *len) {
+		ssize_t r = read(fd, *buf + done, *len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int saved = r < 0 ? errno : EIO;
+			close(fd);
+			return err_sys(e, saved, "read kernel %s", path);
+		}
+		done += (size_t)r;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The host's limits: online CPUs and physical memory. */
+static int vmm_check_host(const struct vmm_config *c, struct err *e)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (c->cpus == 0 || c->cpus > VMM_MAX_CPUS)
+		return err_exit(e, EXIT_USAGE, "--cpus %u: give 1 to %d", c->cpus, VMM_MAX_CPUS);
+	if (ncpu > 0 && c->cpus > (unsigned long)ncpu)
+		return err_exit(e, EXIT_HOST, "--cpus %u exceeds the host's %ld CPUs; lower --cpus",
+				c->cpus, ncpu);
+	struct sysinfo si;
+	if (sysinfo(&si) == 0) {
+		uint64_t total = (uint64_t)si.totalram * si.mem_unit;
+		if (c->memory > total)
+			return err_exit(e, EXIT_HOST,
+					"--memory %lluM exceeds the host's %lluM of RAM; lower --memory",
+					(unsigned long long)(c->memory >> 20),
+					(unsigned long long)(total >> 20));
+	}
+	if (c->memory < MEM_MIN || c->memory > MEM_MAX)
+		return err_exit(e, EXIT_USAGE, "--memory must be between %lluM and %lluG",
+				MEM_MIN >> 20, MEM_MAX >> 30);
+	return 0;
+}
+
+int vmm_prepare(const struct vmm_config *c, struct vmm_image *img, struct err *e)
+{
+	memset(img, 0, sizeof(*img));
+	img->initrd_fd = -1;
+	int r = read_file(c->kernel, &img->kernel, &img->kernel_len, e);
+	if (r < 0)
+		return r;
+	r = bzimage_parse(img->kernel, img->kernel_len, &img->bz, e);
+	if (r < 0)
+		return err_wrap(e, "kernel %s", c->kernel);
+	r = bzimage_check_cmdline(&img->bz, c->cmdline, e);
+	if (r < 0)
+		return r;
+	r = vmm_check_host(c, e);
+	if (r < 0)
+		return r;
+	uint64_t low = c->memory < GPA_MMIO_HOLE ? c->memory : GPA_MMIO_HOLE;
+	if (bzimage_kernel_end(&img->bz) > low)
+		return err_exit(e, EXIT_USAGE, "kernel %s needs %lluM of memory to boot; raise --memory",
+				c->kernel, (unsigned long long)((bzimage_kernel_end(&img->bz) >> 20) + 1));
+	if (c->initrd) {
+		img->initrd_fd = open(c->initrd, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (img->initrd_fd < 0 || fstat(img->initrd_fd, &st) < 0)
+			return err_sys(e, errno, "initrd %s", c->initrd);
+		if (!S_ISREG(st.st_mode))
+			return err_set(e, EINVAL, "initrd %s: not a regular file", c->initrd);
+		img->initrd_size = (uint64_t)st.st_size;
+		uint64_t gpa;
+		r = bzimage_place_initrd(&img->bz, low, img->initrd_size, &gpa, e);
+		if (r < 0)
+			return err_wrap(e, "initrd %s", c->initrd);
+	}
+	return 0;
+}
+
+void vmm_image_free(struct vmm_image *img)
+{
+	free(img->kernel);
+	img->kernel = NULL;
+	if (img->initrd_fd >= 0)
+		close(img->initrd_fd);
+	img->initrd_fd = -1;
+}
+
+/* Everything the VM gets, in order. KVM itself provides the PIC, IOAPIC,
+ * one LAPIC per vCPU (KVM_CREATE_IRQCHIP) and the PIT with its port 0x61
+ * (KVM_CREATE_PIT2); the rest is ours. */
+static int vmm_build(struct vm *vm, const struct vmm_config *c, const struct vmm_image *img,
+		     struct err *e)
+{
+	int r = mem_alloc(&vm->mem, c->memory, e);
+	if (r == 0) r = kvm_create_vm(vm, e);
+	if (r == 0) r = mem_register(vm, e);
+
+	/* devices: legacy PC pieces the stock kernel expects */
+	if (r == 0) r = serial_attach(vm, PORT_COM1, IRQ_COM1, STDOUT_FILENO, &vm->com1, e);
+	if (r == 0) r = i8042_attach(vm, &vm->i8042, e);
+	if (r == 0) r = rtc_attach(vm, &vm->rtc, e);
+	if (r == 0) r = acpi_pm_attach(vm, &vm->pm, e);
+	if (r < 0)
+		return r;
+
+	/* firmware tables, then the kernel that reads them */
+	size_t used;
+	uint8_t *acpi = guest_ptr(vm, GPA_ACPI, ACPI_MAX);
+	if (!acpi)
+		return err_set(e, EFAULT, "ACPI area outside guest memory");
+	r = acpi_build(acpi, ACPI_MAX, GPA_ACPI, c->cpus, &used, e);
+	if (r == 0)
+		r = bzimage_load(vm, &img->bz, c->cmdline, img->initrd_fd, img->initrd_size,
+				 GPA_ACPI, e);
+	if (r < 0)
+		return r;
+
+	/* vCPUs: 0 boots the kernel; the others wait for INIT/SIPI in KVM */
+	vm->vcpus = calloc(c->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_sys(e, ENOMEM, "vCPUs");
+	vm->ncpus = c->cpus;
+	for (unsigned i = 0; i < c->cpus && r == 0; i++)
+		r = vcpu_create(vm, i, &vm->vcpus[i], e);
+	if (r == 0)
+		r = longmode_enter(vm, &vm->vcpus[0], GPA_KERNEL + 0x200, GPA_ZERO_PAGE, e);
+	return r;
+}
+
+static void vmm_teardown(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->ncpus = 0;
+	serial_free(vm->com1);
+	i8042_free(vm->i8042);
+	rtc_free(vm->rtc);
+	acpi_pm_free(vm->pm);
+	vm->com1 = NULL;
+	vm->i8042 = NULL;
+	vm->rtc = NULL;
+	vm->pm = NULL;
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	kvm_destroy_vm(vm);
+	mem_free(&vm->mem);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One boot: build, start every thread, wait for the end, stop them all. */
+static int vmm_boot(struct vm *vm, const struct vmm_config *c, const struct vmm_image *img,
+		    struct console_relay *relay, struct vmm_stats *st, struct err *e)
+{
+	double t0 = now_s();
+	vm->vm_fd = -1;
+	vm->outcome = VM_RUNNING;
+	vm->why[0] = '\0';
+	vm->unhandled_pio = vm->unhandled_mmio = 0;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	int r = vmm_build(vm, c, img, e);
+	if (r == 0)
+		r = console_relay_start(relay, vm, vm->com1, e);
+	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
+		r = vcpu_start(&vm->vcpus[i], e);
+	if (r == 0) {
+		pthread_mutex_lock(&vm->lock);
+		while (vm->outcome == VM_RUNNING)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_mutex_unlock(&vm->lock);
+	} else {
+		vm_request_stop(vm, VM_CRASH, 0, "start-up failed");
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	console_relay_stop(relay);
+
+	st->boots++;
+	st->seconds = now_s() - t0;
+	st->exits = st->exits_io = st->exits_mmio = 0;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		st->exits += vm->vcpus[i].exits;
+		st->exits_io += vm->vcpus[i].exits_io;
+		st->exits_mmio += vm->vcpus[i].exits_mmio;
+	}
+	st->unhandled_pio = vm->unhandled_pio;
+	st->unhandled_mmio = vm->unhandled_mmio;
+	st->outcome = vm->outcome;
+	memcpy(st->why, vm->why, sizeof(st->why));
+	int outcome = vm->outcome, arg = vm->outcome_arg;
+	vmm_teardown(vm);
+	if (r < 0)
+		return r;
+	switch (outcome) {
+	case VM_POWEROFF: return VMM_EXIT_POWEROFF;
+	case VM_REBOOT: return VMM_EXIT_REBOOT;
+	case VM_SIGNAL: return 128 + arg;
+	case VM_QUIT: return 130;
+	default: return VMM_EXIT_CRASH;
+	}
+}
+
+int vmm_run(const struct vmm_config *c, const struct vmm_image *img, struct vmm_stats *st,
+	    struct err *e)
+{
+	struct vm vm;
+	memset(&vm, 0, sizeof(vm));
+	memset(st, 0, sizeof(*st));
+	vm.vm_fd = -1;
+	int r = kvm_open(&vm, e);
+	if (r == 0 && c->cpus > vm.max_vcpus)
+		r = err_exit(e, EXIT_HOST, "--cpus %u exceeds this KVM's limit of %u vCPUs",
+			     c->cpus, vm.max_vcpus);
+	struct console_relay relay;
+	if (r == 0)
+		r = vcpu_signal_init(e);
+	if (r == 0)
+		r = console_relay_init(&relay, STDIN_FILENO, e);
+	if (r < 0) {
+		kvm_close(&vm);
+		return r;
+	}
+	for (;;) {
+		r = vmm_boot(&vm, c, img, &relay, st, e);
+		if (r == VMM_EXIT_REBOOT && !c->no_reboot)
+			continue;
+		break;
+	}
+	console_relay_fini(&relay);
+	kvm_close(&vm);
+	return r;
+}
