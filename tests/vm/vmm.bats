@@ -121,9 +121,10 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 	local pid=$VMM_PID deadline=$((SECONDS + BOOT_TIMEOUT))
 	while [ $SECONDS -lt $deadline ] && kill -0 $pid 2>/dev/null; do
 		n=$(grep -c "$MARK rebooting" "$log" || true)
-		# while a boot runs, its fds are fixed: the same set each boot
+		# fds sampled in the first and the third boot: a leak of even one fd
+		# per reboot shows as +2; one transient fd (a file being read) is allowed
 		[ "$n" -ge 1 ] && [ -z "$fds1" ] && fds1=$(ls /proc/$pid/fd | wc -l)
-		if [ "$n" -ge 2 ]; then
+		if [ "$n" -ge 3 ]; then
 			fds2=$(ls /proc/$pid/fd | wc -l)
 			break
 		fi
@@ -144,10 +145,10 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 	wait $pid || status=$?
 	VMM_PID=
 	cat "$log"
-	[ "$n" -ge 2 ]
+	[ "$n" -ge 3 ]
 	[ "$status" -eq 143 ]                       # 128 + SIGTERM, after an orderly stop
-	grep -q "boots [2-9]" "$log"
-	[ "$fds1" = "$fds2" ]
+	grep -q "boots [3-9]" "$log"
+	[ "$fds2" -le $((fds1 + 1)) ]
 }
 
 @test "more memory than 3 GiB: RAM above the 32-bit hole" {
