@@ -101,6 +101,28 @@ int cli_one_name(int argc, char **argv, const char *usage, const char **name, st
 	return 0;
 }
 
+int cli_name_only(int argc, char **argv, const char *usage, const char **name, struct err *e)
+{
+	int opt;
+	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
+		if (opt < 0)
+			return opt;
+	return cli_one_name(argc, argv, usage, name, e);
+}
+
+int cli_json_flag(int argc, char **argv, int *json, struct err *e)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON }, { 0 } };
+	int opt;
+	*json = 0;
+	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
+		if (opt < 0)
+			return opt;
+		*json = 1;
+	}
+	return 0;
+}
+
 int cli_store(struct store *s, struct err *e)
 {
 	return store_open(s, e);

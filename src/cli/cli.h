@@ -70,6 +70,11 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 /* Require exactly one positional guest name at argv[optind]. */
 int cli_one_name(int argc, char **argv, const char *usage, const char **name, struct err *e);
 
+/* A verb whose only argument is the guest name. */
+int cli_name_only(int argc, char **argv, const char *usage, const char **name, struct err *e);
+/* A verb whose only option is --json. */
+int cli_json_flag(int argc, char **argv, int *json, struct err *e);
+
 /* Open the store (BERTH_ROOT, BERTH_RUN). */
 int cli_store(struct store *s, struct err *e);
 

@@ -59,12 +59,9 @@ int cmd_exec(int argc, char **argv, struct err *e)
 
 int cmd_console(int argc, char **argv, struct err *e)
 {
-	int opt, r;
+	int r;
 	const char *name;
-	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
-		if (opt < 0)
-			return opt;
-	if ((r = cli_one_name(argc, argv, "console NAME", &name, e)) < 0)
+	if ((r = cli_name_only(argc, argv, "console NAME", &name, e)) < 0)
 		return r;
 	struct store s;
 	struct guest_config c;

@@ -414,13 +414,9 @@ static void print_row(const struct guest_config *c, const struct guest_runtime *
 
 int cmd_list(int argc, char **argv, struct err *e)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON }, { 0 } };
-	int json = 0, opt, r;
-	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
-		if (opt < 0)
-			return opt;
-		json = 1;
-	}
+	int json, r;
+	if ((r = cli_json_flag(argc, argv, &json, e)) < 0)
+		return r;
 	if (optind < argc)
 		return err_exit(e, EXIT_USAGE, "unexpected argument '%s'; usage: berth list [--json]", argv[optind]);
 	struct store s;
@@ -456,14 +452,10 @@ int cmd_list(int argc, char **argv, struct err *e)
 
 int cmd_status(int argc, char **argv, struct err *e)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON }, { 0 } };
-	int json = 0, opt, r;
+	int json, r;
 	const char *name;
-	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
-		if (opt < 0)
-			return opt;
-		json = 1;
-	}
+	if ((r = cli_json_flag(argc, argv, &json, e)) < 0)
+		return r;
 	if ((r = cli_one_name(argc, argv, "status NAME [--json]", &name, e)) < 0)
 		return r;
 	struct store s;

@@ -96,11 +96,8 @@ int cmd_start(int argc, char **argv, struct err *e)
 {
 	const char *name;
 	struct store s;
-	int r, opt;
-	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
-		if (opt < 0)
-			return opt;
-	if ((r = cli_one_name(argc, argv, "start NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
+	int r;
+	if ((r = cli_name_only(argc, argv, "start NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
 		return r;
 	return guest_start(&s, name, e);
 }
@@ -125,11 +122,8 @@ int cmd_kill(int argc, char **argv, struct err *e)
 {
 	const char *name;
 	struct store s;
-	int r, opt;
-	while ((opt = cli_getopt(argc, argv, "", (struct option[]){ { 0 } }, e)) != -1)
-		if (opt < 0)
-			return opt;
-	if ((r = cli_one_name(argc, argv, "kill NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
+	int r;
+	if ((r = cli_name_only(argc, argv, "kill NAME", &name, e)) < 0 || (r = cli_store(&s, e)) < 0)
 		return r;
 	int lock = store_guest_lock(&s, name, e);
 	if (lock < 0)
