@@ -80,13 +80,13 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	if (c == '?') {
 		const char *bad = argv[optind - 1];
 		if (optopt && optopt < 256)
-			return err_exit(e, EXIT_USAGE, "%s: unknown option or missing value '-%c'; see 'berth help'",
-					argv[0], optopt);
-		return err_exit(e, EXIT_USAGE, "%s: unknown option or missing value '%s'; see 'berth help'",
-				argv[0], bad ? bad : "");
+			return err_exit(e, EXIT_USAGE, "unknown option or missing value '-%c'; see 'berth help'",
+					optopt);
+		return err_exit(e, EXIT_USAGE, "unknown option or missing value '%s'; see 'berth help'",
+				bad ? bad : "");
 	}
 	if (c == ':')
-		return err_exit(e, EXIT_USAGE, "%s: option needs a value; see 'berth help'", argv[0]);
+		return err_exit(e, EXIT_USAGE, "option needs a value; see 'berth help'");
 	return c;
 }
 
