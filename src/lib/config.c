@@ -2,6 +2,7 @@
 #include "lib/config.h"
 
 #include <json-c/json.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,13 @@ int config_to_json(const struct guest_config *c, char **out, struct err *e)
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(c->ephemeral));
 	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
 	json_object_object_add(o, "created", json_object_new_int64(c->created));
+	if (c->type == GUEST_VM) {
+		json_object *vm = json_object_new_object();
+		json_object_object_add(vm, "kernel", json_object_new_string(c->vm.kernel));
+		json_object_object_add(vm, "cmdline", json_object_new_string(c->vm.cmdline));
+		json_object_object_add(vm, "mac", json_object_new_string(c->vm.mac));
+		json_object_object_add(o, "vm", vm);
+	}
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 						       JSON_C_TO_STRING_NOSLASHESCAPE);
 	*out = strdup(s);
@@ -182,6 +190,36 @@ static int parse_obj(json_object *o, struct guest_config *c, struct err *e)
 	if ((r = get_uint(o, "created", INT64_MAX, 0, &u, e)) < 0)
 		return r;
 	c->created = (int64_t)u;
+	json_object *vm;
+	if (c->type == GUEST_VM && json_object_object_get_ex(o, "vm", &vm) &&
+	    !json_object_is_type(vm, json_type_null)) {
+		if (!json_object_is_type(vm, json_type_object))
+			return err_set(e, EINVAL, "\"vm\" must be an object");
+		if ((r = get_str(vm, "kernel", c->vm.kernel, sizeof(c->vm.kernel), 0, e)) < 0 ||
+		    (r = get_str(vm, "cmdline", c->vm.cmdline, sizeof(c->vm.cmdline), 0, e)) < 0 ||
+		    (r = get_str(vm, "mac", c->vm.mac, sizeof(c->vm.mac), 0, e)) < 0)
+			return r;
+		if (c->vm.kernel[0] && c->vm.kernel[0] != '/')
+			return err_set(e, EINVAL, "\"vm.kernel\" must be an absolute path");
+		if (c->vm.mac[0] && mac_check(c->vm.mac, e) < 0)
+			return err_wrap(e, "\"vm.mac\"");
+	}
+	return 0;
+}
+
+int mac_check(const char *mac, struct err *e)
+{
+	unsigned b[6];
+	char tail;
+	if (strlen(mac) != 17 ||
+	    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return err_exit(e, EXIT_USAGE, "MAC '%.20s' is not of the form 52:54:00:12:34:56", mac);
+	for (int i = 0; i < 17; i++)
+		if ((i % 3 == 2) != (mac[i] == ':') || (i % 3 != 2 && !isxdigit((unsigned char)mac[i])))
+			return err_exit(e, EXIT_USAGE, "MAC '%.20s' is not of the form 52:54:00:12:34:56", mac);
+	if (b[0] & 1)
+		return err_exit(e, EXIT_USAGE, "MAC %s is a multicast address; use a unicast one (first byte even)", mac);
 	return 0;
 }
 

@@ -36,7 +36,15 @@ struct guest_config {
 	int ephemeral;        /* created by `berth run`; destroyed when it ends */
 	int onboot;
 	int64_t created;      /* unix seconds */
+	struct vm_settings {  /* type vm only */
+		char kernel[256];     /* bzImage or vmlinux; "" = the host's newest cloud kernel */
+		char cmdline[512];    /* appended to the kernel command line berth builds */
+		char mac[18];         /* virtio-net MAC, "52:54:00:xx:xx:xx"; "" = none yet */
+	} vm;
 };
+
+/* Check a MAC address "xx:xx:xx:xx:xx:xx" (hex, unicast). */
+int mac_check(const char *mac, struct err *e);
 
 void limits_init(struct limits *l);
 void config_init(struct guest_config *c);

@@ -30,6 +30,11 @@ static void assert_config_equal(const struct guest_config *a, const struct guest
 	assert_int_equal(a->ephemeral, b->ephemeral);
 	assert_int_equal(a->onboot, b->onboot);
 	assert_int_equal(a->created, b->created);
+	if (a->type == GUEST_VM) {
+		assert_string_equal(a->vm.kernel, b->vm.kernel);
+		assert_string_equal(a->vm.cmdline, b->vm.cmdline);
+		assert_string_equal(a->vm.mac, b->vm.mac);
+	}
 }
 
 /* to_json, from_json, compare; returns the JSON text (caller frees). */
@@ -66,6 +71,9 @@ static void full_config(struct guest_config *c)
 	c->ephemeral = 1;
 	c->onboot = 1;
 	c->created = 1700000000;
+	snprintf(c->vm.kernel, sizeof(c->vm.kernel), "/boot/vmlinuz-6.1.0-56-cloud-amd64");
+	snprintf(c->vm.cmdline, sizeof(c->vm.cmdline), "quiet loglevel=3");
+	snprintf(c->vm.mac, sizeof(c->vm.mac), "52:54:00:ab:cd:ef");
 }
 
 static void test_roundtrip_full(void **state)
@@ -174,6 +182,31 @@ static void expect_reject(char *text, const char *what)
 {
 	expect_reject_len(text, strlen(text), what);
 	free(text);
+}
+
+/* The vm object: only absolute kernel paths, only unicast MACs. */
+static void test_vm_settings(void **state)
+{
+	const char *vmtype = "\"vm\"";
+	expect_reject(make(NULL, vmtype, NULL, NULL, ", \"vm\": []"), "vm not an object");
+	expect_reject(make(NULL, vmtype, NULL, NULL, ", \"vm\": {\"kernel\": \"boot/k\"}"),
+		      "relative kernel");
+	expect_reject(make(NULL, vmtype, NULL, NULL, ", \"vm\": {\"kernel\": 7}"), "kernel number");
+	const char *bad_macs[] = { "52:54:00:12:34", "52:54:00:12:34:5g", "53:54:00:12:34:56",
+				   "52-54-00-12-34-56", "52:54:00:12:34:56:", "52:54:00:12:34:+6" };
+	for (size_t i = 0; i < sizeof(bad_macs) / sizeof(bad_macs[0]); i++) {
+		char tail[128];
+		snprintf(tail, sizeof(tail), ", \"vm\": {\"mac\": \"%s\"}", bad_macs[i]);
+		expect_reject(make(NULL, vmtype, NULL, NULL, tail), bad_macs[i]);
+	}
+	struct err e = {0};
+	assert_int_equal(mac_check("52:54:00:AB:cd:09", &e), 0);
+	/* a container ignores a vm object */
+	struct guest_config c;
+	char *t = make(NULL, NULL, NULL, NULL, ", \"vm\": {\"kernel\": \"rel\"}");
+	assert_int_equal(config_from_json(t, strlen(t), &c, &e), 0);
+	assert_string_equal(c.vm.kernel, "");
+	free(t);
 }
 
 static void test_base_is_valid(void **state)
@@ -425,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_depth),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_vm_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
