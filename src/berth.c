@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "guest/init.h"
 
 struct verb {
 	const char *name;
@@ -26,20 +27,27 @@ static const struct verb verbs[] = {
 	{ "set", cmd_set, "set NAME [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
 	{ "run", cmd_run, "run --template T [limits] -- CMD..." },
 	{ "template", cmd_template, "template build busybox|debian [--suite S] [NAME] | import NAME FILE | list [--json] | rm NAME" },
-	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
+	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--console serial|virtio] [--disk FILE[,ro]]... [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
+	/* hidden (usage NULL): the VM guest kit, for berth itself and its tests */
+	{ "agent", cmd_agent, NULL },
+	{ "agent-exec", cmd_agent_exec, NULL },
+	{ "initramfs", cmd_initramfs, NULL },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "berth - system containers and virtual machines from one command line\n\nusage:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  berth %s\n", verbs[i].usage);
+		if (verbs[i].usage)
+			fprintf(f, "  berth %s\n", verbs[i].usage);
 	fprintf(f, "\nsizes take K/M/G/T suffixes or 'unlimited'; names match [a-z0-9][a-z0-9-]{0,62}\n"
 		   "environment: BERTH_ROOT (default /var/lib/berth), BERTH_RUN (default /run/berth)\n");
 }
 
 int main(int argc, char **argv)
 {
+	if (init_wanted(argc, argv))
+		init_main(argc, argv); /* PID 1 of a VM's initramfs (/init) */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -26,6 +26,10 @@ int cmd_console(int argc, char **argv, struct err *e);
 int cmd_run(int argc, char **argv, struct err *e);
 int cmd_template(int argc, char **argv, struct err *e);
 int cmd_vmm(int argc, char **argv, struct err *e);
+/* hidden verbs of the VM guest kit (src/guest/agent.c, src/cli/vmguest.c) */
+int cmd_agent(int argc, char **argv, struct err *e);
+int cmd_agent_exec(int argc, char **argv, struct err *e);
+int cmd_initramfs(int argc, char **argv, struct err *e);
 
 /* Guest operations shared by verbs (guest.c, lifecycle.c). */
 int guest_create(const struct store *s, struct guest_config *c, struct err *e);

@@ -1,19 +1,24 @@
 /* vmm.c - `berth vmm`: boot a kernel in a VM with berth's own VMM, the
- * guest's serial console on this process's stdin and stdout. The exit
- * status says how the guest ended (0 powered off; see src/vm/vmm.h). */
+ * guest's console (the serial port, or with --console virtio the virtio
+ * console) on this process's stdin and stdout. The exit status says how
+ * the guest ended (0 powered off; see src/vm/vmm.h). */
 #include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/size.h"
+#include "vm/virtio/blk.h"
 #include "vm/vmm.h"
 #include "vm/vm.h"
 
-#define VMM_USAGE "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--no-reboot] [--stats]"
+#define VMM_USAGE "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] " \
+	"[--console serial|virtio] [--disk FILE[,ro]]... [--kernel-loader auto|bzimage|elf] " \
+	"[--control SOCKET] [--vsock SOCKET [--vsock-cid N]] [--no-reboot] [--stats]"
 
 enum { VOPT_KERNEL = 2000, VOPT_INITRD, VOPT_CMDLINE, VOPT_MEMORY, VOPT_CPUS, VOPT_NO_REBOOT,
-       VOPT_STATS };
+       VOPT_STATS, VOPT_CONSOLE, VOPT_KERNEL_LOADER, VOPT_DISK, VOPT_CONTROL, VOPT_VSOCK,
+       VOPT_VSOCK_CID };
 
 int cmd_vmm(int argc, char **argv, struct err *e)
 {
@@ -25,12 +30,19 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		{ "cpus", required_argument, NULL, VOPT_CPUS },
 		{ "no-reboot", no_argument, NULL, VOPT_NO_REBOOT },
 		{ "stats", no_argument, NULL, VOPT_STATS },
+		{ "console", required_argument, NULL, VOPT_CONSOLE },
+		{ "disk", required_argument, NULL, VOPT_DISK },
+		{ "kernel-loader", required_argument, NULL, VOPT_KERNEL_LOADER },
+		{ "control", required_argument, NULL, VOPT_CONTROL },
+		{ "vsock", required_argument, NULL, VOPT_VSOCK },
+		{ "vsock-cid", required_argument, NULL, VOPT_VSOCK_CID },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm_config c = {
-		.cmdline = VMM_DEFAULT_CMDLINE,
+		.cmdline = NULL,
 		.memory = VMM_DEFAULT_MEMORY,
 		.cpus = 1,
+		.vsock_cid = 3,
 	};
 	int stats = 0, opt, r;
 	uint64_t v;
@@ -43,6 +55,42 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		case VOPT_CMDLINE: c.cmdline = optarg; break;
 		case VOPT_NO_REBOOT: c.no_reboot = 1; break;
 		case VOPT_STATS: stats = 1; break;
+		case VOPT_CONSOLE:
+			if (!strcmp(optarg, "serial"))
+				c.console = VMM_CONSOLE_SERIAL;
+			else if (!strcmp(optarg, "virtio"))
+				c.console = VMM_CONSOLE_VIRTIO;
+			else
+				return err_exit(e, EXIT_USAGE,
+						"--console '%.60s': give serial (ttyS0) or virtio (hvc0)",
+						optarg);
+			break;
+		case VOPT_CONTROL: c.control = optarg; break;
+		case VOPT_VSOCK: c.vsock_uds = optarg; break;
+		case VOPT_VSOCK_CID:
+			r = uint_parse(optarg, 3, 0xfffffffeu, 0, &v, e);
+			if (r < 0)
+				return err_wrap(e, "--vsock-cid");
+			c.vsock_cid = v;
+			break;
+		case VOPT_DISK:
+			if (c.ndisks == VMM_MAX_DISKS)
+				return err_exit(e, EXIT_USAGE, "--disk: a VM takes at most %d disks",
+						VMM_MAX_DISKS);
+			c.disks[c.ndisks++] = optarg;
+			break;
+		case VOPT_KERNEL_LOADER:
+			if (!strcmp(optarg, "auto"))
+				c.kernel_loader = VMM_LOADER_AUTO;
+			else if (!strcmp(optarg, "bzimage"))
+				c.kernel_loader = VMM_LOADER_BZIMAGE;
+			else if (!strcmp(optarg, "elf"))
+				c.kernel_loader = VMM_LOADER_ELF;
+			else
+				return err_exit(e, EXIT_USAGE,
+						"--kernel-loader '%.60s': give auto, bzimage (the kernel decompresses itself) or elf (berth decompresses it, then loads the vmlinux)",
+						optarg);
+			break;
 		case VOPT_MEMORY:
 			r = size_parse(optarg, &c.memory, e);
 			if (r < 0)
@@ -63,6 +111,9 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 				argv[optind], VMM_USAGE);
 	if (!c.kernel)
 		return err_exit(e, EXIT_USAGE, "missing --kernel; usage: berth %s", VMM_USAGE);
+	if (!c.cmdline)
+		c.cmdline = c.console == VMM_CONSOLE_VIRTIO ? VMM_DEFAULT_CMDLINE_VIRTIO
+							    : VMM_DEFAULT_CMDLINE;
 
 	struct vmm_image img;
 	r = vmm_prepare(&c, &img, e);
@@ -80,6 +131,13 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 				(unsigned long long)st.unhandled_pio,
 				(unsigned long long)st.unhandled_mmio,
 				st.why[0] ? st.why : "-");
+		for (unsigned i = 0; stats && i < img.ndisks; i++) {
+			const struct blk_disk *d = &img.disks[i];
+			fprintf(stderr, "berth vmm: disk %s: reads %llu (%llu bytes), writes %llu (%llu bytes), flushes %llu, errors %llu\n",
+				d->path, (unsigned long long)d->reads, (unsigned long long)d->read_bytes,
+				(unsigned long long)d->writes, (unsigned long long)d->write_bytes,
+				(unsigned long long)d->flushes, (unsigned long long)d->errors);
+		}
 	}
 	vmm_image_free(&img);
 	return r;

@@ -6,14 +6,15 @@
  * 5.2.10 FACS, 5.2.11.1 DSDT, 5.2.12 MADT) and chapter 20 (AML encoding).
  * The tables are written with explicit little-endian stores at the offsets
  * the spec lists, so no struct packing or host endianness is involved.
- * The DSDT's AML is a hand-assembled byte array (a dozen bytes, each
- * commented), so the build needs no iasl (Debian's acpica-tools); once the
- * DSDT describes devices (virtio-mmio LNRO0005 nodes with _CRS), compiling
- * ASL with iasl at build time becomes the better trade. */
+ * The DSDT's AML is written by aml.c's small encoder (one function per
+ * grammar rule), so the build needs no iasl; the virtio-mmio devices get
+ * LNRO0005 nodes, which Linux's virtio_mmio driver binds to. */
 #include "vm/acpi.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "vm/aml.h"
 #include "vm/layout.h"
 
 #define SDT_HEADER 36
@@ -60,21 +61,68 @@ static void gas_io(uint8_t *p, size_t off, uint8_t bits, uint8_t access, uint64_
 	put64(p, off + 4, port);
 }
 
-/* DSDT body (20.2 AML grammar). The machine has no devices that need AML:
- * COM1, the RTC and the i8042 sit at their legacy addresses, which Linux
- * probes without ACPI help. All it needs is the \_S5 sleep package (7.4.2),
- * which Linux's acpi_power_off reads before writing SLP_TYP|SLP_EN. */
-static const uint8_t dsdt_aml[] = {
-	0x08,                    /* NameOp                                    */
-	'_', 'S', '5', '_',      /*   NameString \_S5_ (root scope)           */
-	0x12,                    /*   PackageOp                               */
-	0x08,                    /*     PkgLength: 8 bytes, this one included */
-	0x04,                    /*     NumElements: 4                        */
-	0x0a, ACPI_S5_SLP_TYP,   /*     BytePrefix: SLP_TYPa                  */
-	0x0a, ACPI_S5_SLP_TYP,   /*     BytePrefix: SLP_TYPb                  */
-	0x00,                    /*     ZeroOp: reserved                      */
-	0x00,                    /*     ZeroOp: reserved                      */
-};
+/* 6.4.3.4 Memory32Fixed, 6.4.3.6 Extended Interrupt (consumer, edge,
+ * active high, exclusive, one GSI) and 6.4.2.9 End Tag: a virtio window's
+ * _CRS resource template. Returns its length. */
+static size_t virtio_crs(uint8_t *p, const struct acpi_mmio_dev *d)
+{
+	put8(p, 0, 0x86);                  /* Memory32Fixed */
+	put16(p, 1, 9);                    /*   length of what follows */
+	put8(p, 3, 1);                     /*   read/write */
+	put32(p, 4, (uint32_t)d->base);
+	put32(p, 8, d->size);
+	put8(p, 12, 0x89);                 /* Extended Interrupt */
+	put16(p, 13, 6);                   /*   length of what follows */
+	put8(p, 15, 0x03);                 /*   consumer | edge; high, exclusive */
+	put8(p, 16, 1);                    /*   one interrupt */
+	put32(p, 17, d->gsi);
+	put8(p, 21, 0x79);                 /* End Tag */
+	put8(p, 22, 0);                    /*   checksum 0: not checked */
+	return 23;
+}
+
+/* 20.2.5.2 DefDevice: Device(VRnn) { Name(_HID, "LNRO0005") Name(_UID, n)
+ * Name(_CRS, ResourceTemplate() { ... }) }. */
+static void virtio_device_aml(struct aml *a, unsigned i, const struct acpi_mmio_dev *d)
+{
+	char seg[5];
+	uint8_t crs[32];
+	snprintf(seg, sizeof(seg), "VR%02X", i & 0xff);
+	size_t dev = aml_device_begin(a, seg);
+	aml_name(a, "_HID");
+	aml_string(a, "LNRO0005");
+	aml_name(a, "_UID");
+	aml_integer(a, i);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs, virtio_crs(crs, d));
+	aml_pkg_end(a, dev);
+}
+
+/* DSDT body (20.2 AML grammar). COM1, the RTC and the i8042 sit at their
+ * legacy addresses, which Linux probes without ACPI help; the DSDT holds
+ * the \_S5 sleep package (7.4.2), which Linux's acpi_power_off reads
+ * before writing SLP_TYP|SLP_EN, and the virtio-mmio devices in \_SB. */
+int acpi_dsdt_aml(uint8_t *buf, size_t cap, const struct acpi_mmio_dev *virtio,
+		  unsigned nvirtio, size_t *len)
+{
+	struct aml a;
+	aml_init(&a, buf, cap);
+	aml_name(&a, "_S5_");
+	size_t pkg = aml_package_begin(&a, 4);
+	aml_integer(&a, ACPI_S5_SLP_TYP);  /* SLP_TYPa */
+	aml_integer(&a, ACPI_S5_SLP_TYP);  /* SLP_TYPb */
+	aml_integer(&a, 0);                /* reserved */
+	aml_integer(&a, 0);
+	aml_pkg_end(&a, pkg);
+	if (nvirtio) {
+		size_t sb = aml_scope_begin(&a, "\\_SB_");
+		for (unsigned i = 0; i < nvirtio; i++)
+			virtio_device_aml(&a, i, &virtio[i]);
+		aml_pkg_end(&a, sb);
+	}
+	*len = a.len;
+	return a.overflow ? -ENOSPC : 0;
+}
 
 /* 5.2.12 MADT: LAPIC address and PCAT_COMPAT (the 8259s exist, KVM emulates
  * them), one Processor Local APIC per vCPU, the IOAPIC at GSI 0, and the
@@ -150,7 +198,8 @@ static size_t fadt_build(uint8_t *t, uint64_t facs, uint64_t dsdt)
 	put16(t, 109, 1 << 2);                    /* IAPC_BOOT_ARCH: VGA Not Present */
 	put32(t, 112, (1u << 0) |                 /* WBINVD */
 		      (1u << 2) |                 /* PROC_C1 */
-		      (1u << 4) |                 /* PWR_BUTTON: not a fixed feature */
+		      /* PWR_BUTTON (bit 4) clear: the power button is the fixed
+		       * feature of PM1 (dev/acpi_pm.c), Linux's LNXPWRBN */
 		      (1u << 5));                 /* SLP_BUTTON: not a fixed feature */
 	put8(t, 131, 0);                          /* FADT Minor Version */
 	put64(t, 132, facs);                      /* X_FIRMWARE_CTRL */
@@ -178,7 +227,8 @@ static size_t align_up(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-int acpi_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus, size_t *used,
+int acpi_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus,
+	       const struct acpi_mmio_dev *virtio, unsigned nvirtio, size_t *used,
 	       struct err *e)
 {
 	if (ncpus == 0 || ncpus > 254)
@@ -186,16 +236,22 @@ int acpi_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus, size_t *u
 	/* offsets inside buf; RSDP first so it sits on the 16-byte boundary Linux scans */
 	const size_t rsdp = 0, facs = 64, xsdt = 128, fadt = xsdt + 64;
 	const size_t dsdt = align_up(fadt + 276, 16);
-	const size_t dsdt_len = SDT_HEADER + sizeof(dsdt_aml);
+	if (dsdt + SDT_HEADER > cap)
+		return err_set(e, ENOSPC, "ACPI tables do not fit in %zu bytes", cap);
+	memset(buf, 0, cap);
+	size_t aml_len;
+	if (acpi_dsdt_aml(buf + dsdt + SDT_HEADER, cap - dsdt - SDT_HEADER, virtio, nvirtio,
+			  &aml_len) < 0)
+		return err_set(e, ENOSPC, "ACPI DSDT for %u virtio devices does not fit in %zu bytes",
+			       nvirtio, cap);
+	const size_t dsdt_len = SDT_HEADER + aml_len;
 	const size_t madt = align_up(dsdt + dsdt_len, 16);
 	const size_t madt_max = SDT_HEADER + 8 + 8 * (size_t)ncpus + 12 + 2 * 10 + 6;
 	if (madt + madt_max > cap)
 		return err_set(e, ENOSPC, "ACPI tables for %u vCPUs do not fit in %zu bytes", ncpus, cap);
-	memset(buf, 0, madt + madt_max);
 
 	facs_build(buf + facs);
 
-	memcpy(buf + dsdt + SDT_HEADER, dsdt_aml, sizeof(dsdt_aml));
 	sdt_header(buf + dsdt, "DSDT", (uint32_t)dsdt_len, 2);
 	sdt_seal(buf + dsdt, (uint32_t)dsdt_len);
 

@@ -11,13 +11,13 @@
  * decompress itself (xz, zstd, gzip... depending on the kernel's config).
  * The 64-bit entry needs no decompressor in the VMM and works for every
  * x86-64 kernel since 3.8; the price is that the guest decompresses itself,
- * which costs seconds under nested emulation. A PVH loader for an already
- * extracted vmlinux (tests/vm/rig extracts one for QEMU) is the next step
- * for faster nested boots. */
+ * which costs seconds under nested emulation. kernel_payload.c and
+ * boot_elf.c offer the other way: decompress on the host and enter the
+ * vmlinux the way the kernel's decompressor would; measured in the nested
+ * rig it is no faster (vmm.h, enum vmm_kernel_loader), so it is opt-in. */
 #include "vm/boot_bzimage.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "vm/boot_params.h"
 #include "vm/layout.h"
@@ -112,18 +112,7 @@ int bzimage_place_initrd(const struct bzimage *bz, uint64_t low_ram_end, uint64_
 	uint64_t limit = (uint64_t)bz->initrd_addr_max + 1;
 	if (limit > low_ram_end)
 		limit = low_ram_end;
-	uint64_t floor = bzimage_kernel_end(bz);
-	floor = (floor + 0xfff) & ~0xfffull;
-	if (initrd_size > limit || ((limit - initrd_size) & ~0xfffull) < floor) {
-		uint64_t need = floor + ((initrd_size + 0xfff) & ~0xfffull);
-		return err_exit(e, EXIT_USAGE,
-				"initrd (%lluK) does not fit below 0x%llx with this kernel; it needs about %lluM of memory, give --memory %lluM or more",
-				(unsigned long long)(initrd_size >> 10), (unsigned long long)limit,
-				(unsigned long long)((need + (1 << 20) - 1) >> 20),
-				(unsigned long long)(((need >> 20) + 2 + 1) & ~1ull));
-	}
-	*gpa = (limit - initrd_size) & ~0xfffull;
-	return 0;
+	return boot_initrd_place(bzimage_kernel_end(bz), limit, initrd_size, gpa, e);
 }
 
 /* "Details of Header Fields: cmdline_size" (protocol 2.06+). */
@@ -133,24 +122,6 @@ int bzimage_check_cmdline(const struct bzimage *bz, const char *cmdline, struct 
 	if (n > bz->cmdline_size || n >= CMDLINE_MAX)
 		return err_exit(e, EXIT_USAGE, "command line is %zu bytes; this kernel takes at most %u",
 				n, bz->cmdline_size);
-	return 0;
-}
-
-/* Read exactly n bytes at offset 0 of fd into dst. */
-static int read_all(int fd, uint8_t *dst, uint64_t n, struct err *e)
-{
-	uint64_t done = 0;
-	while (done < n) {
-		size_t chunk = n - done > (1u << 30) ? (1u << 30) : (size_t)(n - done);
-		ssize_t r = pread(fd, dst + done, chunk, (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_sys(e, errno, "read initrd");
-		if (r == 0)
-			return err_set(e, EIO, "read initrd: file shrank while loading");
-		done += (uint64_t)r;
-	}
 	return 0;
 }
 
@@ -168,27 +139,12 @@ int bzimage_load(struct vm *vm, const struct bzimage *bz, const char *cmdline, i
 				(unsigned long long)((bzimage_kernel_end(bz) >> 20) + 1));
 	memcpy(k, bz->buf + bz->kernel_off, bz->kernel_len);
 
-	size_t clen = strlen(cmdline) + 1;
-	char *c = guest_ptr(vm, GPA_CMDLINE, clen);
-	if (!c)
-		return err_set(e, EFAULT, "command line does not fit in guest memory");
-	memcpy(c, cmdline, clen);
-
 	uint64_t initrd_gpa = 0;
 	if (initrd_fd >= 0) {
 		r = bzimage_place_initrd(bz, vm->mem.low_size, initrd_size, &initrd_gpa, e);
 		if (r < 0)
 			return r;
-		uint8_t *dst = guest_ptr(vm, initrd_gpa, initrd_size);
-		if (!dst)
-			return err_set(e, EFAULT, "initrd does not fit in guest memory");
-		r = read_all(initrd_fd, dst, initrd_size, e);
-		if (r < 0)
-			return r;
 	}
-	struct boot_params *bp = guest_ptr(vm, GPA_ZERO_PAGE, sizeof(*bp));
-	if (!bp)
-		return err_set(e, EFAULT, "zero page outside guest memory");
-	return boot_params_fill(bp, bz->buf, bz->hdr_end, &vm->mem, GPA_CMDLINE, initrd_gpa,
-				initrd_fd >= 0 ? initrd_size : 0, rsdp, e);
+	return boot_params_load(vm, bz->buf, bz->hdr_end, cmdline, initrd_fd, initrd_gpa,
+				initrd_size, rsdp, e);
 }

@@ -1,8 +1,9 @@
 /* console_relay.c - one thread that feeds the VMM's stdin to the guest's
- * serial port (respecting the UART's FIFO: when it is full we stop reading
- * stdin until the guest drains it) and turns SIGINT/SIGTERM/SIGHUP/SIGQUIT
- * into an orderly stop of the VM. Guest output does not pass through here:
- * the UART writes it to stdout from the vCPU thread that sent it. */
+ * console device, the UART or the virtio console (respecting the device's
+ * buffers: when they are full we stop reading stdin until the guest drains
+ * them), stops the VM on the escape key, and turns SIGINT/SIGTERM/SIGHUP/
+ * SIGQUIT into an orderly stop of the VM. Guest output does not pass
+ * through here: the device writes it to stdout itself. */
 #include "vm/console_relay.h"
 
 #include <poll.h>
@@ -13,7 +14,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "vm/dev/serial_8250.h"
 #include "vm/vm.h"
 
 static sigset_t stop_signals(void)
@@ -53,7 +53,7 @@ int console_relay_init(struct console_relay *c, int in_fd, struct err *e)
 /* Feed what is pending; returns bytes still waiting for FIFO space. */
 static size_t relay_push(struct console_relay *c, uint8_t *buf, size_t *off, size_t len)
 {
-	*off += serial_rx_push(c->uart, buf + *off, len - *off);
+	*off += c->sink.push(c->sink.dev, buf + *off, len - *off);
 	return len - *off;
 }
 
@@ -70,7 +70,7 @@ static void *relay_thread(void *arg)
 			{ .fd = -1, .events = POLLIN },
 		};
 		if (off < len)
-			p[2].fd = serial_rx_wakeup_fd(c->uart);
+			p[2].fd = c->sink.wakeup_fd;
 		else if (c->in_open)
 			p[2].fd = c->in_fd;
 		if (poll(p, 3, -1) < 0)
@@ -111,11 +111,11 @@ static void *relay_thread(void *arg)
 	return NULL;
 }
 
-int console_relay_start(struct console_relay *c, struct vm *vm, struct serial8250 *uart,
+int console_relay_start(struct console_relay *c, struct vm *vm, const struct console_sink *sink,
 			struct err *e)
 {
 	c->vm = vm;
-	c->uart = uart;
+	c->sink = *sink;
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_fd < 0)
 		return err_sys(e, errno, "eventfd");

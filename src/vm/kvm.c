@@ -24,6 +24,8 @@ static const struct { int cap; const char *name; } required_caps[] = {
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID (KVM_GET_SUPPORTED_CPUID)" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT (stopping vCPUs without races)" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE (INIT/SIPI for secondary vCPUs)" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD (virtio queue notifications)" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD (virtio interrupts)" },
 };
 
 /* api.rst 4.46: ask for the supported CPUID leaves, growing the buffer

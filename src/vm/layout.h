@@ -12,7 +12,8 @@
  *   0x000e_0000  ACPI tables: RSDP first, where Linux's BIOS-area scan finds it
  *   0x0010_0000  protected-mode kernel (the 64-bit entry is 0x200 into it)
  *   ...          RAM up to min(memory, 3 GiB); the initrd sits at its top
- *   0xc000_0000  32-bit MMIO hole: IOAPIC 0xfec00000, LAPIC 0xfee00000,
+ *   0xc000_0000  32-bit MMIO hole: virtio-mmio windows from 0xd0000000
+ *                (4 KiB each), IOAPIC 0xfec00000, LAPIC 0xfee00000,
  *                KVM's TSS pages at 0xfffbc000 (identity map) and 0xfffbd000
  *   0x1_0000_0000  the rest of RAM when memory > 3 GiB
  */
@@ -39,6 +40,13 @@
 #define GPA_LAPIC        0xfee00000ull
 #define GPA_KVM_IDMAP    0xfffbc000ull  /* KVM_SET_IDENTITY_MAP_ADDR: one page */
 #define GPA_KVM_TSS      0xfffbd000ull  /* KVM_SET_TSS_ADDR: three pages */
+#define GPA_VIRTIO_MMIO  0xd0000000ull  /* first virtio-mmio window */
+#define VIRTIO_MMIO_SIZE 0x1000ull      /* one window per device */
+#define VIRTIO_MAX_DEVS  16
+
+/* Interrupt line of virtio window i: IOAPIC pins 16-23, then the ISA lines
+ * no legacy device uses (edge, active high, as the DSDT's _CRS says). */
+#define VIRTIO_GSIS { 16, 17, 18, 19, 20, 21, 22, 23, 5, 6, 7, 10, 11, 12, 14, 15 }
 
 /* I/O ports */
 #define PORT_COM1        0x3f8

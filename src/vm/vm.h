@@ -16,6 +16,10 @@ struct serial8250;
 struct i8042;
 struct rtc;
 struct acpi_pm;
+struct virtio_dev;
+struct virtio_console;
+struct virtio_vsock;
+struct evloop;
 
 /* How a run ended (vm.outcome); VM_RUNNING while it has not. */
 enum vm_outcome {
@@ -52,6 +56,11 @@ struct vm {
 	struct i8042 *i8042;
 	struct rtc *rtc;
 	struct acpi_pm *pm;
+	struct evloop *loop;          /* the device loop thread */
+	struct virtio_dev *virtio[16];  /* VIRTIO_MAX_DEVS, in window order */
+	unsigned nvirtio;
+	struct virtio_console *console;  /* with --console virtio */
+	struct virtio_vsock *vsock;      /* with a vsock socket */
 
 	pthread_mutex_t lock;         /* guards the outcome fields */
 	pthread_cond_t cond;          /* signalled when outcome is set */

@@ -7,6 +7,7 @@
 #include "vm/vmm.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,11 +21,19 @@
 #include "vm/dev/i8042.h"
 #include "vm/dev/rtc.h"
 #include "vm/dev/serial_8250.h"
+#include "vm/evloop.h"
+#include "vm/kernel_payload.h"
 #include "vm/kvm.h"
 #include "vm/layout.h"
 #include "vm/longmode.h"
 #include "vm/memory.h"
 #include "vm/vcpu.h"
+#include "vm/vmm_control.h"
+#include "vm/virtio/blk.h"
+#include "vm/virtio/console.h"
+#include "vm/virtio/mmio.h"
+#include "vm/virtio/rng.h"
+#include "vm/virtio/vsock.h"
 
 /* Read a whole (kernel) file into memory; at most 256 MiB. */
 static int read_file(const char *path, uint8_t **buf, size_t *len, struct err *e)
@@ -88,26 +97,87 @@ static int vmm_check_host(const struct vmm_config *c, struct err *e)
 	return 0;
 }
 
+/* The bzImage's setup header, NULL when --kernel is an ELF vmlinux. */
+static const struct bzimage *vmm_bz(const struct vmm_image *img)
+{
+	return img->bz.buf ? &img->bz : NULL;
+}
+
+/* The kernel file: an ELF vmlinux as it is, or a bzImage, which boots
+ * decompressing itself unless --kernel-loader elf asks for its payload to
+ * be decompressed here (enum vmm_kernel_loader says why not by default). */
+static int vmm_prepare_kernel(const struct vmm_config *c, struct vmm_image *img, struct err *e)
+{
+	int r = read_file(c->kernel, &img->kernel, &img->kernel_len, e);
+	if (r < 0)
+		return r;
+	if (img->kernel_len >= 4 && memcmp(img->kernel, "\177ELF", 4) == 0) {
+		if (c->kernel_loader == VMM_LOADER_BZIMAGE)
+			return err_exit(e, EXIT_USAGE,
+					"kernel %s is an ELF vmlinux, not a bzImage; drop --kernel-loader bzimage",
+					c->kernel);
+		img->vmlinux = img->kernel;
+		img->vmlinux_len = img->kernel_len;
+	} else {
+		r = bzimage_parse(img->kernel, img->kernel_len, &img->bz, e);
+		if (r < 0)
+			return err_wrap(e, "kernel %s", c->kernel);
+		if (c->kernel_loader != VMM_LOADER_ELF)
+			return 0;
+		r = kernel_payload_decompress(&img->bz, KERNEL_PAYLOAD_MAX, &img->vmlinux,
+					      &img->vmlinux_len, e);
+	}
+	if (r == 0)
+		r = elf_parse(img->vmlinux, img->vmlinux_len, GPA_MMIO_HOLE, &img->elf, e);
+	if (r < 0 && vmm_bz(img)) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return err_set(e, -r, "kernel %s: %s; without --kernel-loader elf the kernel decompresses itself",
+			       c->kernel, why);
+	}
+	if (r < 0)
+		return err_wrap(e, "kernel %s", c->kernel);
+	return 0;
+}
+
+/* The --disk images, opened and locked once for every boot. */
+static int vmm_open_disks(const struct vmm_config *c, struct vmm_image *img, struct err *e)
+{
+	if (c->ndisks > VMM_MAX_DISKS)
+		return err_exit(e, EXIT_USAGE, "%u disks: a VM takes at most %d", c->ndisks,
+				VMM_MAX_DISKS);
+	if (c->ndisks == 0)
+		return 0;
+	img->disks = calloc(c->ndisks, sizeof(*img->disks));
+	if (!img->disks)
+		return err_sys(e, ENOMEM, "disks");
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		int r = blk_disk_open(&img->disks[i], c->disks[i], e);
+		if (r < 0)
+			return r;
+		img->ndisks++;
+	}
+	return 0;
+}
+
 int vmm_prepare(const struct vmm_config *c, struct vmm_image *img, struct err *e)
 {
 	memset(img, 0, sizeof(*img));
 	img->initrd_fd = -1;
-	int r = read_file(c->kernel, &img->kernel, &img->kernel_len, e);
+	int r = vmm_prepare_kernel(c, img, e);
 	if (r < 0)
 		return r;
-	r = bzimage_parse(img->kernel, img->kernel_len, &img->bz, e);
-	if (r < 0)
-		return err_wrap(e, "kernel %s", c->kernel);
-	r = bzimage_check_cmdline(&img->bz, c->cmdline, e);
+	r = vmlinux_check_cmdline(vmm_bz(img), c->cmdline, e);
 	if (r < 0)
 		return r;
 	r = vmm_check_host(c, e);
 	if (r < 0)
 		return r;
 	uint64_t low = c->memory < GPA_MMIO_HOLE ? c->memory : GPA_MMIO_HOLE;
-	if (bzimage_kernel_end(&img->bz) > low)
+	uint64_t end = img->vmlinux ? img->elf.end : bzimage_kernel_end(&img->bz);
+	if (end > low)
 		return err_exit(e, EXIT_USAGE, "kernel %s needs %lluM of memory to boot; raise --memory",
-				c->kernel, (unsigned long long)((bzimage_kernel_end(&img->bz) >> 20) + 1));
+				c->kernel, (unsigned long long)((end >> 20) + 1));
 	if (c->initrd) {
 		img->initrd_fd = open(c->initrd, O_RDONLY | O_CLOEXEC);
 		struct stat st;
@@ -117,20 +187,45 @@ int vmm_prepare(const struct vmm_config *c, struct vmm_image *img, struct err *e
 			return err_set(e, EINVAL, "initrd %s: not a regular file", c->initrd);
 		img->initrd_size = (uint64_t)st.st_size;
 		uint64_t gpa;
-		r = bzimage_place_initrd(&img->bz, low, img->initrd_size, &gpa, e);
+		if (img->vmlinux)
+			r = vmlinux_place_initrd(&img->elf, vmm_bz(img), low, img->initrd_size, &gpa, e);
+		else
+			r = bzimage_place_initrd(&img->bz, low, img->initrd_size, &gpa, e);
 		if (r < 0)
 			return err_wrap(e, "initrd %s", c->initrd);
 	}
-	return 0;
+	return vmm_open_disks(c, img, e);
 }
 
 void vmm_image_free(struct vmm_image *img)
 {
+	for (unsigned i = 0; i < img->ndisks; i++)
+		blk_disk_close(&img->disks[i]);
+	free(img->disks);
+	img->disks = NULL;
+	img->ndisks = 0;
+	if (img->vmlinux != img->kernel)
+		free(img->vmlinux);
+	img->vmlinux = NULL;
 	free(img->kernel);
 	img->kernel = NULL;
 	if (img->initrd_fd >= 0)
 		close(img->initrd_fd);
 	img->initrd_fd = -1;
+}
+
+/* ACPI tables (with a DSDT node per virtio window) into guest memory. */
+static int vmm_acpi(struct vm *vm, const struct vmm_config *c, struct err *e)
+{
+	struct acpi_mmio_dev virtio[VIRTIO_MAX_DEVS];
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio[i] = (struct acpi_mmio_dev){ vm->virtio[i]->base, VIRTIO_MMIO_SIZE,
+						    vm->virtio[i]->gsi };
+	size_t used;
+	uint8_t *acpi = guest_ptr(vm, GPA_ACPI, ACPI_MAX);
+	if (!acpi)
+		return err_set(e, EFAULT, "ACPI area outside guest memory");
+	return acpi_build(acpi, ACPI_MAX, GPA_ACPI, c->cpus, virtio, vm->nvirtio, &used, e);
 }
 
 /* Everything the VM gets, in order. KVM itself provides the PIC, IOAPIC,
@@ -139,25 +234,42 @@ void vmm_image_free(struct vmm_image *img)
 static int vmm_build(struct vm *vm, const struct vmm_config *c, const struct vmm_image *img,
 		     struct err *e)
 {
+	int virtio_console = c->console == VMM_CONSOLE_VIRTIO;
 	int r = mem_alloc(&vm->mem, c->memory, e);
 	if (r == 0) r = kvm_create_vm(vm, e);
 	if (r == 0) r = mem_register(vm, e);
 
-	/* devices: legacy PC pieces the stock kernel expects */
-	if (r == 0) r = serial_attach(vm, PORT_COM1, IRQ_COM1, STDOUT_FILENO, &vm->com1, e);
+	/* devices: legacy PC pieces the stock kernel expects (the UART stays
+	 * when the console is on virtio, so early printk to ttyS0 is harmless,
+	 * but its output is dropped) */
+	if (r == 0) r = serial_attach(vm, PORT_COM1, IRQ_COM1, virtio_console ? -1 : STDOUT_FILENO,
+				      &vm->com1, e);
 	if (r == 0) r = i8042_attach(vm, &vm->i8042, e);
 	if (r == 0) r = rtc_attach(vm, &vm->rtc, e);
 	if (r == 0) r = acpi_pm_attach(vm, &vm->pm, e);
+
+	/* the device loop and the virtio devices, one window each, in order */
+	if (r == 0) r = evloop_new(&vm->loop, e);
+	if (r == 0) r = virtio_rng_attach(vm, vm->loop, e);
+	if (r == 0 && virtio_console)
+		r = virtio_console_attach(vm, vm->loop, STDOUT_FILENO, &vm->console, e);
+	for (unsigned i = 0; i < img->ndisks && r == 0; i++) {
+		struct virtio_dev *d;
+		r = virtio_mmio_attach(vm, vm->loop, &blk_dev_ops, &img->disks[i], &d, e);
+	}
+	if (r == 0 && c->vsock_uds) {
+		struct vsock_cfg vc = { .guest_cid = c->vsock_cid, .uds_path = c->vsock_uds };
+		r = virtio_vsock_attach(vm, vm->loop, &vc, &vm->vsock, e);
+	}
 	if (r < 0)
 		return r;
 
 	/* firmware tables, then the kernel that reads them */
-	size_t used;
-	uint8_t *acpi = guest_ptr(vm, GPA_ACPI, ACPI_MAX);
-	if (!acpi)
-		return err_set(e, EFAULT, "ACPI area outside guest memory");
-	r = acpi_build(acpi, ACPI_MAX, GPA_ACPI, c->cpus, &used, e);
-	if (r == 0)
+	r = vmm_acpi(vm, c, e);
+	if (r == 0 && img->vmlinux)      /* an ELF vmlinux: see vmm.h */
+		r = vmlinux_load(vm, img->vmlinux, img->vmlinux_len, &img->elf, vmm_bz(img),
+				 c->cmdline, img->initrd_fd, img->initrd_size, GPA_ACPI, e);
+	else if (r == 0)
 		r = bzimage_load(vm, &img->bz, c->cmdline, img->initrd_fd, img->initrd_size,
 				 GPA_ACPI, e);
 	if (r < 0)
@@ -171,7 +283,8 @@ static int vmm_build(struct vm *vm, const struct vmm_config *c, const struct vmm
 	for (unsigned i = 0; i < c->cpus && r == 0; i++)
 		r = vcpu_create(vm, i, &vm->vcpus[i], e);
 	if (r == 0)
-		r = longmode_enter(vm, &vm->vcpus[0], GPA_KERNEL + 0x200, GPA_ZERO_PAGE, e);
+		r = longmode_enter(vm, &vm->vcpus[0],
+				   img->vmlinux ? img->elf.entry : GPA_KERNEL + 0x200, GPA_ZERO_PAGE, e);
 	return r;
 }
 
@@ -182,6 +295,16 @@ static void vmm_teardown(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->ncpus = 0;
+	evloop_stop(vm->loop);
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio_mmio_free(vm->virtio[i]);
+	vm->nvirtio = 0;
+	virtio_console_free(vm->console);
+	vm->console = NULL;
+	virtio_vsock_free(vm->vsock);
+	vm->vsock = NULL;
+	evloop_free(vm->loop);
+	vm->loop = NULL;
 	serial_free(vm->com1);
 	i8042_free(vm->i8042);
 	rtc_free(vm->rtc);
@@ -205,9 +328,30 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One boot: build, start every thread, wait for the end, stop them all. */
+static size_t sink_serial(void *dev, const uint8_t *buf, size_t n)
+{
+	return serial_rx_push(dev, buf, n);
+}
+
+static size_t sink_virtio(void *dev, const uint8_t *buf, size_t n)
+{
+	return virtio_console_rx_push(dev, buf, n);
+}
+
+/* The device that gets what the user types. */
+static struct console_sink vmm_console_sink(struct vm *vm)
+{
+	if (vm->console)
+		return (struct console_sink){ vm->console, sink_virtio,
+					      virtio_console_rx_wakeup_fd(vm->console) };
+	return (struct console_sink){ vm->com1, sink_serial, serial_rx_wakeup_fd(vm->com1) };
+}
+
+/* One boot: build, start every thread (the device loop before the vCPUs
+ * that feed it), wait for the end, stop them all (the vCPUs first). */
 static int vmm_boot(struct vm *vm, const struct vmm_config *c, const struct vmm_image *img,
-		    struct console_relay *relay, struct vmm_stats *st, struct err *e)
+		    struct console_relay *relay, struct vmm_control *ctl, struct vmm_stats *st,
+		    struct err *e)
 {
 	double t0 = now_s();
 	vm->vm_fd = -1;
@@ -218,7 +362,13 @@ static int vmm_boot(struct vm *vm, const struct vmm_config *c, const struct vmm_
 	pthread_cond_init(&vm->cond, NULL);
 	int r = vmm_build(vm, c, img, e);
 	if (r == 0)
-		r = console_relay_start(relay, vm, vm->com1, e);
+		r = evloop_start(vm->loop, e);
+	if (r == 0) {
+		struct console_sink sink = vmm_console_sink(vm);
+		r = console_relay_start(relay, vm, &sink, e);
+	}
+	if (r == 0)
+		vmm_control_attach(ctl, vm);
 	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
 		r = vcpu_start(&vm->vcpus[i], e);
 	if (r == 0) {
@@ -233,7 +383,9 @@ static int vmm_boot(struct vm *vm, const struct vmm_config *c, const struct vmm_
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	vmm_control_detach(ctl);
 	console_relay_stop(relay);
+	evloop_stop(vm->loop);
 
 	st->boots++;
 	st->seconds = now_s() - t0;
@@ -272,20 +424,27 @@ int vmm_run(const struct vmm_config *c, const struct vmm_image *img, struct vmm_
 		r = err_exit(e, EXIT_HOST, "--cpus %u exceeds this KVM's limit of %u vCPUs",
 			     c->cpus, vm.max_vcpus);
 	struct console_relay relay;
+	struct vmm_control ctl;
 	if (r == 0)
 		r = vcpu_signal_init(e);
+	/* the relay blocks the stop signals first: threads started later
+	 * (control, vCPUs, devices) inherit the mask, so signalfd gets them */
 	if (r == 0)
 		r = console_relay_init(&relay, STDIN_FILENO, e);
+	if (r == 0 && (r = vmm_control_start(&ctl, c->control, c->cpus, c->memory, e)) < 0)
+		console_relay_fini(&relay);
 	if (r < 0) {
 		kvm_close(&vm);
 		return r;
 	}
 	for (;;) {
-		r = vmm_boot(&vm, c, img, &relay, st, e);
-		if (r == VMM_EXIT_REBOOT && !c->no_reboot)
+		r = vmm_boot(&vm, c, img, &relay, &ctl, st, e);
+		/* a guest asked to stop that reboots instead is not restarted */
+		if (r == VMM_EXIT_REBOOT && !c->no_reboot && !vmm_control_stopping(&ctl))
 			continue;
 		break;
 	}
+	vmm_control_finish(&ctl);
 	console_relay_fini(&relay);
 	kvm_close(&vm);
 	return r;

@@ -1,16 +1,19 @@
 /* test_vm_boot.c - the VMM's boot pieces, no KVM needed: bzImage header
  * parsing (valid and hostile images), initrd placement, guest_ptr bounds,
- * ACPI tables (checksums, MADT entry count), e820 and boot_params. */
+ * ACPI tables (checksums, MADT entry count, the DSDT's AML for virtio-mmio
+ * devices, PkgLength encoding), e820 and boot_params. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/acpi.h"
+#include "vm/aml.h"
 #include "vm/boot_bzimage.h"
 #include "vm/boot_params.h"
 #include "vm/layout.h"
@@ -248,13 +251,72 @@ static const uint8_t *table_at(const uint8_t *buf, uint64_t gpa, uint64_t addr, 
 	return t;
 }
 
-static void check_acpi(unsigned ncpus)
+/* 20.2.4: decode a PkgLength; *n gets its size in bytes. */
+static uint32_t pkglen_decode(const uint8_t *p, unsigned *n)
+{
+	*n = 1 + (p[0] >> 6);
+	if (*n == 1)
+		return p[0] & 0x3f;
+	assert_int_equal(p[0] & 0x30, 0);            /* reserved bits */
+	uint32_t v = p[0] & 0x0f;
+	for (unsigned i = 1; i < *n; i++)
+		v |= (uint32_t)p[i] << (4 + 8 * (i - 1));
+	return v;
+}
+
+/* The DSDT body: \_S5, then (with devices) Scope(\_SB) whose PkgLength
+ * ends the table, holding one Device per window whose lengths chain up
+ * exactly, each with its window and GSI in its _CRS. */
+static void check_dsdt(const uint8_t *aml, size_t len, const struct acpi_mmio_dev *v, unsigned nv)
+{
+	const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, ACPI_S5_SLP_TYP };
+	assert_true(len >= 14);
+	assert_memory_equal(aml, s5, sizeof(s5));
+	if (!nv) {
+		assert_int_equal(len, 14);
+		return;
+	}
+	const uint8_t *p = aml + 14;
+	unsigned n;
+	assert_int_equal(p[0], 0x10);                /* ScopeOp */
+	uint32_t scope = pkglen_decode(p + 1, &n);
+	assert_int_equal(14 + 1 + scope, len);
+	assert_memory_equal(p + 1 + n, "\\_SB_", 5);
+	const uint8_t *d = p + 1 + n + 5, *end = p + 1 + scope;
+	for (unsigned i = 0; i < nv; i++) {
+		assert_true(d + 3 < end);
+		assert_int_equal(d[0], 0x5b);            /* DeviceOp */
+		assert_int_equal(d[1], 0x82);
+		uint32_t dl = pkglen_decode(d + 2, &n);
+		char name[5];
+		snprintf(name, sizeof(name), "VR%02X", i);
+		assert_memory_equal(d + 2 + n, name, 4);
+		const uint8_t *next = d + 2 + dl;
+		assert_true(next <= end);
+		assert_non_null(memmem(d, (size_t)(next - d), "LNRO0005", 9));
+		uint8_t mem32[12] = { 0x86, 9, 0, 1 }, irq[9] = { 0x89, 6, 0, 3, 1 };
+		put32(mem32, 4, (uint32_t)v[i].base);
+		put32(mem32, 8, v[i].size);
+		put32(irq, 5, v[i].gsi);
+		assert_non_null(memmem(d, (size_t)(next - d), mem32, sizeof(mem32)));
+		assert_non_null(memmem(d, (size_t)(next - d), irq, sizeof(irq)));
+		d = next;
+	}
+	assert_ptr_equal(d, end);
+}
+
+static void check_acpi(unsigned ncpus, unsigned nvirtio)
 {
 	uint8_t *buf = calloc(1, ACPI_MAX);
 	size_t used = 0;
 	struct err e = {0};
 	const uint64_t gpa = GPA_ACPI;
-	assert_int_equal(acpi_build(buf, ACPI_MAX, gpa, ncpus, &used, &e), 0);
+	struct acpi_mmio_dev virtio[VIRTIO_MAX_DEVS];
+	const unsigned gsis[VIRTIO_MAX_DEVS] = VIRTIO_GSIS;
+	for (unsigned i = 0; i < nvirtio; i++)
+		virtio[i] = (struct acpi_mmio_dev){ GPA_VIRTIO_MMIO + i * VIRTIO_MMIO_SIZE,
+						    VIRTIO_MMIO_SIZE, gsis[i] };
+	assert_int_equal(acpi_build(buf, ACPI_MAX, gpa, ncpus, virtio, nvirtio, &used, &e), 0);
 	assert_true(used > 0 && used <= ACPI_MAX);
 
 	/* RSDP: both checksums, revision 2, points at the XSDT */
@@ -286,9 +348,8 @@ static void check_acpi(unsigned ncpus)
 	assert_int_equal(get32(fadt, 64), PORT_ACPI_PM + 4);
 	assert_int_equal(get16(fadt, 46), IRQ_ACPI_SCI);
 	assert_int_equal(get32(fadt, 112) & (1u << 20), 0);      /* not HW-reduced */
-	/* DSDT: contains \_S5 with our SLP_TYP */
-	const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, ACPI_S5_SLP_TYP };
-	assert_non_null(memmem(dsdt + 36, get32(dsdt, 4) - 36, s5, sizeof(s5)));
+	/* DSDT: \_S5 with our SLP_TYP, and the virtio devices */
+	check_dsdt(dsdt + 36, get32(dsdt, 4) - 36, virtio, nvirtio);
 
 	/* MADT: one enabled LAPIC per vCPU with IDs 0..n-1, one IOAPIC */
 	uint32_t len = get32(madt, 4);
@@ -317,16 +378,124 @@ static void check_acpi(unsigned ncpus)
 
 static void test_acpi_tables(void **state)
 {
-	check_acpi(1);
-	check_acpi(2);
-	check_acpi(8);
-	check_acpi(254);
+	check_acpi(1, 0);
+	check_acpi(2, 1);
+	check_acpi(8, 3);
+	check_acpi(254, VIRTIO_MAX_DEVS);
 	uint8_t buf[4096];
 	size_t used;
 	struct err e = {0};
-	assert_true(acpi_build(buf, sizeof(buf), GPA_ACPI, 0, &used, &e) < 0);
-	assert_true(acpi_build(buf, sizeof(buf), GPA_ACPI, 255, &used, &e) < 0);
-	assert_true(acpi_build(buf, 512, GPA_ACPI, 1, &used, &e) < 0);  /* too small */
+	assert_true(acpi_build(buf, sizeof(buf), GPA_ACPI, 0, NULL, 0, &used, &e) < 0);
+	assert_true(acpi_build(buf, sizeof(buf), GPA_ACPI, 255, NULL, 0, &used, &e) < 0);
+	assert_true(acpi_build(buf, 512, GPA_ACPI, 1, NULL, 0, &used, &e) < 0);  /* too small */
+	struct acpi_mmio_dev v[VIRTIO_MAX_DEVS] = {{ 0 }};
+	assert_true(acpi_build(buf, 700, GPA_ACPI, 1, v, VIRTIO_MAX_DEVS, &used, &e) < 0);
+}
+
+/* One virtio device, byte for byte (ACPI 6.5 20.2, 6.4.3.4, 6.4.3.6):
+ * Scope(\_SB) { Device(VR00) { Name(_HID, "LNRO0005") Name(_UID, 0)
+ *   Name(_CRS, ResourceTemplate() { Memory32Fixed(ReadWrite, 0xd0000000,
+ *   0x1000) Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {16} })}} */
+static void test_acpi_virtio_aml(void **state)
+{
+	static const uint8_t want[] = {
+		0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 5, 0x0a, 5, 0x00, 0x00,
+		0x10, 0x43, 0x04, '\\', '_', 'S', 'B', '_',        /* Scope, PkgLength 67 */
+		0x5b, 0x82, 0x3a, 'V', 'R', '0', '0',               /* Device, PkgLength 58 */
+		0x08, '_', 'H', 'I', 'D', 0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0x00,
+		0x08, '_', 'U', 'I', 'D', 0x00,
+		0x08, '_', 'C', 'R', 'S', 0x11, 0x1a, 0x0a, 0x17,   /* Buffer(23), PkgLength 26 */
+		0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x10, 0x00, 0x00,
+		0x89, 0x06, 0x00, 0x03, 0x01, 0x10, 0x00, 0x00, 0x00,
+		0x79, 0x00,
+	};
+	const struct acpi_mmio_dev dev = { GPA_VIRTIO_MMIO, VIRTIO_MMIO_SIZE, 16 };
+	uint8_t aml[256];
+	size_t len = 0;
+	assert_int_equal(acpi_dsdt_aml(aml, sizeof(aml), &dev, 1, &len), 0);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(aml, want, sizeof(want));
+	check_dsdt(aml, len, &dev, 1);
+	/* too small a buffer fails instead of writing past it */
+	assert_int_equal(acpi_dsdt_aml(aml, sizeof(want) - 1, &dev, 1, &len), -ENOSPC);
+
+	/* the same inside a whole table set: DSDT length and checksum */
+	uint8_t *buf = calloc(1, ACPI_MAX);
+	size_t used;
+	struct err e = {0};
+	assert_int_equal(acpi_build(buf, ACPI_MAX, GPA_ACPI, 1, &dev, 1, &used, &e), 0);
+	const uint8_t *dsdt = memmem(buf, used, "DSDT", 4);
+	assert_non_null(dsdt);
+	assert_int_equal(get32(dsdt, 4), 36 + sizeof(want));
+	assert_int_equal(acpi_checksum(dsdt, get32(dsdt, 4)), 0);
+	assert_memory_equal(dsdt + 36, want, sizeof(want));
+	free(buf);
+}
+
+/* 20.2.4 PkgLength at each encoding's edges, and nested packages whose
+ * bodies grow past 63 bytes after their PkgLength was begun. */
+static void test_aml_pkglen(void **state)
+{
+	static const struct { size_t body; unsigned n; uint8_t b[4]; } cases[] = {
+		{ 0, 1, { 0x01 } },
+		{ 62, 1, { 0x3f } },
+		{ 63, 2, { 0x41, 0x04 } },                      /* 65 = 0x41 */
+		{ 4093, 2, { 0x4f, 0xff } },                    /* 4095 */
+		{ 4094, 3, { 0x81, 0x00, 0x01 } },              /* 4097 */
+		{ 0xffffc, 3, { 0x8f, 0xff, 0xff } },           /* 0xfffff */
+		{ 0xffffd, 4, { 0xc1, 0x00, 0x00, 0x01 } },     /* 0x100001 */
+		{ AML_PKGLEN_MAX - 4, 4, { 0xcf, 0xff, 0xff, 0xff } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t out[4] = { 0 };
+		unsigned n = aml_pkglen_encode(out, cases[i].body);
+		assert_int_equal(n, cases[i].n);
+		assert_memory_equal(out, cases[i].b, n);
+		unsigned m;
+		assert_int_equal(pkglen_decode(out, &m), cases[i].body + n);
+		assert_int_equal(m, n);
+	}
+	uint8_t out[4];
+	assert_int_equal(aml_pkglen_encode(out, AML_PKGLEN_MAX - 3), 0);
+
+	/* nesting: an outer package of 100 bytes around an inner one of 70 */
+	uint8_t buf[256];
+	struct aml a;
+	aml_init(&a, buf, sizeof(buf));
+	size_t outer = aml_pkg_begin(&a);
+	for (int i = 0; i < 28; i++)
+		aml_byte(&a, 0xaa);
+	size_t inner = aml_pkg_begin(&a);
+	for (int i = 0; i < 70; i++)
+		aml_byte(&a, 0xbb);
+	aml_pkg_end(&a, inner);
+	aml_pkg_end(&a, outer);
+	assert_int_equal(a.overflow, 0);
+	unsigned n;
+	assert_int_equal(pkglen_decode(buf, &n), a.len);
+	assert_int_equal(n, 2);
+	assert_int_equal(buf[2], 0xaa);
+	assert_int_equal(buf[2 + 27], 0xaa);
+	assert_int_equal(pkglen_decode(buf + 30, &n), 72);
+	assert_int_equal(buf[32], 0xbb);
+	assert_int_equal(a.len, 2 + 28 + 2 + 70);
+	/* integers take their shortest form */
+	aml_init(&a, buf, sizeof(buf));
+	aml_integer(&a, 0);
+	aml_integer(&a, 1);
+	aml_integer(&a, 2);
+	aml_integer(&a, 0x1234);
+	aml_integer(&a, 0x12345678);
+	aml_integer(&a, 0x123456789ull);
+	const uint8_t ints[] = { 0x00, 0x01, 0x0a, 0x02, 0x0b, 0x34, 0x12, 0x0c, 0x78, 0x56, 0x34,
+				 0x12, 0x0e, 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0 };
+	assert_int_equal(a.len, sizeof(ints));
+	assert_memory_equal(buf, ints, sizeof(ints));
+	/* overflow is sticky and writes nothing past the end */
+	aml_init(&a, buf, 3);
+	aml_string(&a, "LNRO0005");
+	assert_int_equal(a.overflow, 1);
+	assert_int_equal(a.len, 1);
 }
 
 /* e820: sorted, non-overlapping, RAM exactly where guest_ptr allows. */
@@ -405,6 +574,8 @@ int main(void)
 		cmocka_unit_test(test_guest_ptr_low),
 		cmocka_unit_test(test_guest_ptr_high),
 		cmocka_unit_test(test_acpi_tables),
+		cmocka_unit_test(test_acpi_virtio_aml),
+		cmocka_unit_test(test_aml_pkglen),
 		cmocka_unit_test(test_e820),
 		cmocka_unit_test(test_boot_params),
 	};

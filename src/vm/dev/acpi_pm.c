@@ -4,9 +4,12 @@
  *      10-12), SLP_EN (bit 13, write-only): SLP_EN with the \_S5 type from
  *      the DSDT powers the machine off
  *   +8 PM_TMR: 24-bit free-running counter at 3.579545 MHz
- * No SCI is ever raised (no fixed events, no GPEs).
- * Reference: ACPI 6.5 section 4.8.3 (PM1 event/control, PM timer), 7.4.2
- * (\_Sx objects), 16.1.6 (transitioning to S5). */
+ * The one fixed event is the power button (PWRBTN_STS/PWRBTN_EN, bit 8;
+ * the FADT declares it a fixed feature): acpi_pm_power_button sets its
+ * status, and the SCI (level-triggered, IRQ_ACPI_SCI) is held high while
+ * an enabled status bit is set, as on real chipsets. No GPEs.
+ * Reference: ACPI 6.5 section 4.8.3 (PM1 event/control, PM timer), 4.8.4.2.1
+ * (power button), 7.4.2 (\_Sx objects), 16.1.6 (transitioning to S5). */
 #include "vm/dev/acpi_pm.h"
 
 #include <pthread.h>
@@ -17,18 +20,34 @@
 
 #include "vm/acpi.h"
 #include "vm/bus.h"
+#include "vm/kvm.h"
 #include "vm/layout.h"
 #include "vm/vm.h"
 
 #define CNT_SCI_EN  0x0001
 #define CNT_SLP_EN  0x2000
+#define PM1_PWRBTN  0x0100      /* PWRBTN_STS in PM1_STS, PWRBTN_EN in PM1_EN */
+#define PM1_EVENTS  PM1_PWRBTN  /* the fixed events this machine has */
 #define PM_TMR_HZ   3579545ull
 
 struct acpi_pm {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
+	int sci;                  /* level last driven on the SCI line */
+	uint64_t presses;
 };
+
+/* 4.8.3.1: the SCI is asserted while any status bit is set whose enable
+ * bit is set. Called with the lock held after every change. */
+static void pm_update_sci(struct acpi_pm *p)
+{
+	int level = (p->sts & p->en & PM1_EVENTS) != 0;
+	if (level != p->sci) {
+		p->sci = level;
+		kvm_irq_line(p->vm, IRQ_ACPI_SCI, level);
+	}
+}
 
 /* 4.8.3.3: the timer counts at PM_TMR_HZ; 24 bits (no TMR_VAL_EXT). */
 static uint32_t pm_timer(void)
@@ -78,9 +97,10 @@ static void acpi_pm_io(void *dev, uint64_t off, uint8_t *data, unsigned len, int
 		memcpy(&en, w + 2, 2);
 		memcpy(&cnt, w + 4, 2);
 		p->sts &= (uint16_t)~clr;
-		p->en = en;
+		p->en = en & PM1_EVENTS;
 		if (touched_cnt)
 			pm_write_cnt(p, cnt);
+		pm_update_sci(p);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -95,6 +115,23 @@ int acpi_pm_attach(struct vm *vm, struct acpi_pm **out, struct err *e)
 	p->cnt = CNT_SCI_EN;
 	*out = p;
 	return bus_add(&vm->pio, PORT_ACPI_PM, 12, acpi_pm_io, p, "acpi-pm", e);
+}
+
+void acpi_pm_power_button(struct acpi_pm *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->sts |= PM1_PWRBTN;
+	p->presses++;
+	pm_update_sci(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int acpi_pm_power_button_armed(struct acpi_pm *p)
+{
+	pthread_mutex_lock(&p->lock);
+	int armed = (p->en & PM1_PWRBTN) != 0;
+	pthread_mutex_unlock(&p->lock);
+	return armed;
 }
 
 void acpi_pm_free(struct acpi_pm *p)

@@ -11,4 +11,12 @@ struct acpi_pm;
 int acpi_pm_attach(struct vm *vm, struct acpi_pm **out, struct err *e);
 void acpi_pm_free(struct acpi_pm *p);
 
+/* Press the power button (4.8.4.2.1): the guest's ACPI button driver turns
+ * it into a power-off request for its init. Safe from any thread. */
+void acpi_pm_power_button(struct acpi_pm *p);
+
+/* Whether the guest has enabled the power-button event (a kernel without
+ * the ACPI button driver never does, and would ignore a press). */
+int acpi_pm_power_button_armed(struct acpi_pm *p);
+
 #endif

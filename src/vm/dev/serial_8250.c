@@ -122,13 +122,15 @@ static uint8_t rx_get(struct serial8250 *s)
 /* Transmit: the byte leaves at once; errors lose it (a closed stdout must
  * not stop the guest). A full pipe blocks the sending vCPU (back-pressure)
  * until the reader drains it or the VM is being stopped (the kick signal
- * interrupts the write). */
+ * interrupts the write). With out_fd -1 output is discarded. */
 static void serial_tx(struct serial8250 *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
 		rx_put(s, c);
 		return;
 	}
+	if (s->out_fd < 0)
+		return;
 	for (;;) {
 		ssize_t w = write(s->out_fd, &c, 1);
 		if (w >= 0 || errno != EINTR || vm_stopping(s->vm))

@@ -10,7 +10,8 @@ struct vm;
 struct serial8250;
 
 /* Create a UART at I/O port `port` (8 registers) raising `irq`, writing
- * what the guest sends to out_fd, and register it on the VM's pio bus. */
+ * what the guest sends to out_fd (-1: discard it), and register it on the
+ * VM's pio bus. */
 int serial_attach(struct vm *vm, uint16_t port, unsigned irq, int out_fd,
 		  struct serial8250 **out, struct err *e);
 

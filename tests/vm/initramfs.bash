@@ -1,0 +1,85 @@
+# initramfs.bash - shared by the VM test files (bats `load initramfs`):
+# find a stock kernel, skip where KVM cannot run it, and build small busybox
+# initramfs images with the virtio modules of that kernel.
+
+BERTH="$BATS_TEST_DIRNAME/../../build/berth"
+BOOT_TIMEOUT=${BERTH_VMM_BOOT_TIMEOUT:-300}
+# load order: each after what it depends on (modinfo -F depends)
+MODULES="virtio_ring virtio virtio_mmio virtio-rng virtio_console virtio_blk"
+
+berth() { "$BERTH" "$@"; }
+
+# newest_kernel GLOB: /boot/vmlinuz-GLOB, newest version
+newest_kernel() {
+	ls /boot/vmlinuz-$1 2>/dev/null | sort -V | tail -n 1
+}
+
+# cloud_kver: the version of the newest installed cloud kernel
+cloud_kver() {
+	local k
+	k=$(newest_kernel '*-cloud-amd64')
+	[ -n "$k" ] || return 1
+	echo "${k#/boot/vmlinuz-}"
+}
+
+# find_module KVER NAME: path of NAME.ko[.xz|.zst] under /lib/modules/KVER
+find_module() {
+	find "/lib/modules/$1/kernel" \( -name "$2.ko" -o -name "$2.ko.xz" -o -name "$2.ko.zst" \) \
+		2>/dev/null | head -n 1
+}
+
+# mkinitramfs KVER INIT-SCRIPT OUT: busybox, the virtio modules of kernel
+# KVER and those in $EXTRA_MODULES (decompressed: busybox insmod takes plain
+# .ko), the files in $EXTRA_FILES as /bin/NAME, INIT as /init
+mkinitramfs() {
+	local kver=$1 out=$3 d m f a
+	d=$(mktemp -d "$BATS_FILE_TMPDIR/initramfs.XXXX")
+	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/lib/modules"
+	cp /bin/busybox "$d/bin/busybox"
+	for a in sh mount insmod cat echo head od tr ls poweroff reboot sleep dd sync tty cut grep \
+		nproc; do
+		ln -sf busybox "$d/bin/$a"
+	done
+	for m in $MODULES ${EXTRA_MODULES:-}; do
+		f=$(find_module "$kver" "$m")
+		[ -n "$f" ] || return 1
+		case $f in
+		*.xz) xz -dc "$f" >"$d/lib/modules/$m.ko" ;;
+		*.zst) zstd -qdc "$f" >"$d/lib/modules/$m.ko" ;;
+		*) cp "$f" "$d/lib/modules/$m.ko" ;;
+		esac
+	done
+	for f in ${EXTRA_FILES:-}; do
+		cp "$f" "$d/bin/"
+	done
+	printf '%s\n' "$2" >"$d/init"
+	chmod 755 "$d/init"
+	(cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out"
+}
+
+# the start every init shares: file systems and the modules, in order
+INIT_HEAD='#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in '$MODULES'; do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done'
+
+# need_kvm_kernel [cloud|generic]: skip unless this host can run that stock
+# kernel under KVM; sets KERNEL
+need_kvm_kernel() {
+	local k=${1:-cloud}
+	[ -c /dev/kvm ] || skip "no /dev/kvm: run this file through tests/vm/rig"
+	if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+		skip "/dev/kvm here is kvm-pvm (runs only PVM guest kernels): use RIG_MODE=qemu tests/vm/rig"
+	fi
+	if [ "$k" = cloud ]; then
+		KERNEL=$(newest_kernel '*-cloud-amd64')
+		[ -n "$KERNEL" ] || skip "no /boot/vmlinuz-*cloud-amd64 (apt-get install linux-image-cloud-amd64)"
+	else
+		KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | grep -v cloud | sort -V | tail -n 1)
+		[ -n "$KERNEL" ] || skip "no generic /boot/vmlinuz-*-amd64 (apt-get install linux-image-amd64)"
+	fi
+}
+
+need_kvm() { need_kvm_kernel cloud; }
