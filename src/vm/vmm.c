@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -35,7 +36,12 @@
 #include "vm/virtio/rng.h"
 #include "vm/virtio/vsock.h"
 
-/* Read a whole (kernel) file into memory; at most 256 MiB. */
+/* Map a whole (kernel) file read-only, at most 256 MiB. A mapping rather
+ * than a copy: once a boot has loaded the kernel into guest RAM, its pages
+ * are dropped (kernel_release) and come back from the page cache only when
+ * the guest reboots, so they do not count against the VMM's own memory.
+ * (A kernel file truncated in place during a run would fault on reboot;
+ * package upgrades replace files by renaming, which is safe.) */
 static int read_file(const char *path, uint8_t **buf, size_t *len, struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -46,31 +52,26 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, struct err *e
 		close(fd);
 		return err_set(e, EINVAL, "kernel %s: not a regular file", path);
 	}
-	if (st.st_size > (256 << 20)) {
+	if (st.st_size > (256 << 20) || st.st_size == 0) {
 		close(fd);
-		return err_set(e, EFBIG, "kernel %s: %lld bytes is too big for a kernel", path,
+		return err_set(e, EINVAL, "kernel %s: %lld bytes is not the size of a kernel", path,
 			       (long long)st.st_size);
 	}
 	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	if (!*buf) {
-		close(fd);
-		return err_sys(e, ENOMEM, "kernel %s", path);
-	}
-	size_t done = 0;
-	while (done < *len) {
-		ssize_t r = read(fd, *buf + done, *len - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			int saved = r < 0 ? errno : EIO;
-			close(fd);
-			return err_sys(e, saved, "read kernel %s", path);
-		}
-		done += (size_t)r;
-	}
+	void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	int saved = errno;
 	close(fd);
+	if (p == MAP_FAILED)
+		return err_sys(e, saved, "map kernel %s", path);
+	*buf = p;
 	return 0;
+}
+
+/* The kernel is in guest RAM now: let its file pages go (see read_file). */
+static void kernel_release(const struct vmm_image *img)
+{
+	if (img->kernel)
+		madvise(img->kernel, img->kernel_len, MADV_DONTNEED);
 }
 
 /* The host's limits: online CPUs and physical memory. */
@@ -207,7 +208,8 @@ void vmm_image_free(struct vmm_image *img)
 	if (img->vmlinux != img->kernel)
 		free(img->vmlinux);
 	img->vmlinux = NULL;
-	free(img->kernel);
+	if (img->kernel)
+		munmap(img->kernel, img->kernel_len);
 	img->kernel = NULL;
 	if (img->initrd_fd >= 0)
 		close(img->initrd_fd);
@@ -274,6 +276,7 @@ static int vmm_build(struct vm *vm, const struct vmm_config *c, const struct vmm
 				 GPA_ACPI, e);
 	if (r < 0)
 		return r;
+	kernel_release(img);
 
 	/* vCPUs: 0 boots the kernel; the others wait for INIT/SIPI in KVM */
 	vm->vcpus = calloc(c->cpus, sizeof(*vm->vcpus));
