@@ -119,7 +119,7 @@ int console_relay_start(struct console_relay *c, struct vm *vm, const struct con
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_fd < 0)
 		return err_sys(e, errno, "eventfd");
-	int r = pthread_create(&c->thread, NULL, relay_thread, c);
+	int r = vm_thread_start(&c->thread, relay_thread, c);
 	if (r) {
 		close(c->stop_fd);
 		c->stop_fd = -1;

@@ -11,6 +11,7 @@
  * loop stopped). The stop request is an eventfd whose epoll entry carries
  * a NULL pointer. */
 #include "vm/evloop.h"
+#include "vm/vm.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -178,7 +179,7 @@ static void *evloop_thread(void *arg)
 int evloop_start(struct evloop *l, struct err *e)
 {
 	pthread_mutex_lock(&l->lock);
-	int r = pthread_create(&l->thread, NULL, evloop_thread, l);
+	int r = vm_thread_start(&l->thread, evloop_thread, l);
 	if (r == 0)
 		l->running = 1;
 	pthread_mutex_unlock(&l->lock);

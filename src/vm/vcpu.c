@@ -249,7 +249,7 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v, struct err *e)
 {
-	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	int r = vm_thread_start(&v->thread, vcpu_thread, v);
 	if (r)
 		return err_sys(e, r, "start vCPU %u thread", v->id);
 	v->started = 1;
@@ -280,4 +280,17 @@ void vcpu_destroy(struct vcpu *v)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;
+}
+
+int vm_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t a;
+	int r = pthread_attr_init(&a);
+	if (r)
+		return r;
+	r = pthread_attr_setstacksize(&a, 1u << 20);
+	if (r == 0)
+		r = pthread_create(t, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	return r;
 }

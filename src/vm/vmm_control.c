@@ -245,7 +245,7 @@ int vmm_control_start(struct vmm_control *c, const char *path, unsigned vcpus,
 			c->listen_fd = fd;
 		snprintf(c->path, sizeof(c->path), "%s", path);
 	}
-	if (r == 0 && (r = pthread_create(&c->thread, NULL, control_thread, c)) != 0)
+	if (r == 0 && (r = vm_thread_start(&c->thread, control_thread, c)) != 0)
 		r = err_sys(e, r, "start the control thread");
 	if (r < 0) {
 		vmm_control_finish(c);
