@@ -37,12 +37,14 @@ int guest_remove(const struct store *s, const struct guest_config *c, struct err
 int guest_kill(const struct store *s, const char *name, struct err *e);
 int guest_stop(const struct store *s, const char *name, int timeout, struct err *e);
 int guest_start(const struct store *s, const char *name, struct err *e);
+/* Clean up after a guest's monitor that died without doing so. */
+int guest_cleanup_stale(const struct store *s, const struct guest_config *c, struct err *e);
 
 /* Options shared by create, set and run. */
 enum {
 	OPT_MEMORY = 1000, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_DISK,
 	OPT_HOSTNAME, OPT_TEMPLATE, OPT_TYPE, OPT_JSON, OPT_TIMEOUT, OPT_FORCE, OPT_ONBOOT,
-	OPT_SUITE, OPT_MIRROR,
+	OPT_SUITE, OPT_MIRROR, OPT_KERNEL, OPT_CMDLINE,
 };
 #define LIMIT_LONGOPTS                                              \
 	{ "memory", required_argument, NULL, OPT_MEMORY },          \

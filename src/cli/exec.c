@@ -13,7 +13,40 @@
 #include "ct/control.h"
 #include "ct/enter.h"
 #include "ct/monitor.h"
+#include "cli/agent_client.h"
+#include "lib/agent_proto.h"
 #include "lib/name.h"
+#include "vm/guest.h"
+
+#define VM_AGENT_WAIT_MS 60000
+
+/* exec in a VM: through its agent, which starts late in the guest's boot,
+ * so connecting is retried while the VM runs, for up to a minute. */
+static int vm_exec(const struct store *s, const char *name, char *const argv[], int tty,
+		   struct err *e)
+{
+	char sock[PATH_MAX];
+	vm_vsock_path(s, name, sock, sizeof(sock));
+	int fd;
+	for (int waited = 0;; waited += 250) {
+		struct guest_runtime rt;
+		err_clear(e);
+		if ((fd = agent_connect_vm(sock, AGENT_VSOCK_PORT, e)) >= 0)
+			break;
+		guest_runtime(s, name, &rt);
+		if (!rt.running)
+			return err_exit(e, EXIT_STATE, "guest '%s' is not running; start it with 'berth start %s'",
+					name, name);
+		if (waited >= VM_AGENT_WAIT_MS)
+			return err_wrap(e, "the agent of VM '%s' did not answer within %d s", name,
+					VM_AGENT_WAIT_MS / 1000);
+		usleep(250 * 1000);
+	}
+	int code = 0;
+	int r = agent_session(fd, argv, NULL, tty, &code, e);
+	close(fd);
+	return r < 0 ? r : code;
+}
 
 int cmd_exec(int argc, char **argv, struct err *e)
 {
@@ -45,6 +78,8 @@ int cmd_exec(int argc, char **argv, struct err *e)
 	if (!rt.running || rt.init_pid <= 0)
 		return err_exit(e, EXIT_STATE, "guest '%s' is not running; start it with 'berth start %s'",
 				name, name);
+	if (c.type == GUEST_VM)
+		return vm_exec(&s, name, argv + optind, tty && isatty(STDIN_FILENO), e);
 	struct cg_host h;
 	struct cgroup cg;
 	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_open(&h, name, &cg, e)) < 0)

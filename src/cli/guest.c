@@ -22,6 +22,7 @@
 #include "lib/idrange.h"
 #include "lib/name.h"
 #include "tpl/template.h"
+#include "vm/guest.h"
 
 /* Fill the guest's tree from the template: a directory, or an ext4 image
  * with an empty rootfs/ mount point when the guest has a disk quota. */
@@ -30,6 +31,11 @@ static int populate(const struct store *s, const struct guest_config *c, struct 
 	char src[PATH_MAX], dst[PATH_MAX];
 	store_template_path(s, c->template_name, "rootfs", src, sizeof(src));
 	store_guest_path(s, c->name, "rootfs", dst, sizeof(dst));
+	if (c->type == GUEST_VM) {
+		/* a VM's root is uid 0 in its own kernel: ids as in the template */
+		store_guest_path(s, c->name, "disk.img", dst, sizeof(dst));
+		return disk_create(dst, c->lim.disk, src, e);
+	}
 	if (c->ephemeral && c->lim.disk == LIMIT_NONE) {
 		/* `run`: the template through an idmapped overlay, nothing copied */
 		char dir[PATH_MAX];
@@ -62,7 +68,11 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 	int r;
 	if ((r = tpl_load(s, c->template_name, &t, e)) < 0)
 		return r;
-	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_check_limits(&h, &c->lim, e)) < 0)
+	if (c->type == GUEST_VM)
+		r = vm_config_check(c, e);
+	else if ((r = cg_host_detect(&h, e)) == 0)
+		r = cgroup_check_limits(&h, &c->lim, e);
+	if (r < 0)
 		return r;
 	int lock = store_lock(s, e);
 	if (lock < 0)
@@ -130,11 +140,13 @@ int cmd_create(int argc, char **argv, struct err *e)
 		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "type", required_argument, NULL, OPT_TYPE },
 		{ "onboot", no_argument, NULL, OPT_ONBOOT },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 		{ 0 },
 	};
 	struct limit_args la;
-	const char *tpl = NULL, *name;
-	int onboot = 0, opt, r;
+	const char *tpl = NULL, *name, *kernel = NULL, *cmdline = NULL;
+	int onboot = 0, vm = 0, opt, r;
 	limit_args_init(&la);
 	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
 		if (opt < 0)
@@ -147,10 +159,16 @@ int cmd_create(int argc, char **argv, struct err *e)
 			tpl = optarg;
 		else if (opt == OPT_ONBOOT)
 			onboot = 1;
+		else if (opt == OPT_KERNEL)
+			kernel = optarg;
+		else if (opt == OPT_CMDLINE)
+			cmdline = optarg;
+		else if (opt == OPT_TYPE && !strcmp(optarg, "vm"))
+			vm = 1;
 		else if (opt == OPT_TYPE && strcmp(optarg, "ct") != 0)
-			return err_exit(e, EXIT_USAGE, "--type %s is not available yet; use --type ct", optarg);
+			return err_exit(e, EXIT_USAGE, "--type %s: give ct (container) or vm", optarg);
 	}
-	if ((r = cli_one_name(argc, argv, "create NAME --template T [limits]", &name, e)) < 0)
+	if ((r = cli_one_name(argc, argv, "create NAME --template T [--type ct|vm] [limits]", &name, e)) < 0)
 		return r;
 	if ((r = name_check(name, "guest", e)) < 0)
 		return r;
@@ -165,6 +183,20 @@ int cmd_create(int argc, char **argv, struct err *e)
 	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
 	c.onboot = onboot;
 	limit_args_apply(&la, &c);
+	if ((kernel || cmdline) && !vm)
+		return err_exit(e, EXIT_USAGE, "--kernel and --cmdline are for --type vm");
+	if (vm) {
+		const unsigned ct_only = 1u << (OPT_SWAP - OPT_MEMORY) |
+					 1u << (OPT_CPU_WEIGHT - OPT_MEMORY) | 1u << (OPT_PIDS - OPT_MEMORY);
+		if (la.given & ct_only)
+			return err_exit(e, EXIT_USAGE, "--swap, --cpu-weight and --pids are for containers; a VM takes --memory, --cpus and --disk");
+		c.type = GUEST_VM;
+		if ((kernel && strlen(kernel) >= sizeof(c.vm.kernel)) ||
+		    (cmdline && strlen(cmdline) >= sizeof(c.vm.cmdline)))
+			return err_exit(e, EXIT_USAGE, "--kernel or --cmdline is too long");
+		snprintf(c.vm.kernel, sizeof(c.vm.kernel), "%s", kernel ? kernel : "");
+		snprintf(c.vm.cmdline, sizeof(c.vm.cmdline), "%s", cmdline ? cmdline : "");
+	}
 	return guest_create(&s, &c, e);
 }
 
@@ -199,7 +231,7 @@ int cmd_destroy(int argc, char **argv, struct err *e)
 		return r;
 	}
 	guest_runtime(&s, name, &rt);
-	if (rt.stale && (r = ct_cleanup_stale(&s, &c, e)) < 0) {
+	if (rt.stale && (r = guest_cleanup_stale(&s, &c, e)) < 0) {
 		close(lock);
 		return r;
 	}
@@ -305,6 +337,11 @@ int cmd_set(int argc, char **argv, struct err *e)
 	struct guest_runtime rt;
 	if ((r = guest_load(&s, name, &c, e)) < 0)
 		goto out;
+	if (c.type == GUEST_VM) {
+		r = err_exit(e, EXIT_USAGE, "set does not change VM guests yet; destroy and create '%s' again with the new settings",
+			     name);
+		goto out;
+	}
 	old = c;
 	limit_args_apply(&la, &c);
 	if (onboot)
@@ -396,7 +433,7 @@ static void runtime_fresh(const struct store *s, const struct guest_config *c,
 	guest_runtime(s, c->name, rt);
 	if (rt->stale) {
 		struct err ignore = { 0 };
-		ct_cleanup_stale(s, c, &ignore);
+		guest_cleanup_stale(s, c, &ignore);
 		guest_runtime(s, c->name, rt);
 	}
 }

@@ -9,8 +9,14 @@
 #include "ct/control.h"
 #include "ct/monitor.h"
 #include "lib/size.h"
+#include "vm/guest.h"
 
 #define DEFAULT_STOP_TIMEOUT 30
+
+int guest_cleanup_stale(const struct store *s, const struct guest_config *c, struct err *e)
+{
+	return c->type == GUEST_VM ? vm_cleanup_stale(s, c, e) : ct_cleanup_stale(s, c, e);
+}
 
 /* Is the guest running? Cleans up after a dead monitor on the way. */
 static int is_running(const struct store *s, const struct guest_config *c, struct err *e)
@@ -18,7 +24,7 @@ static int is_running(const struct store *s, const struct guest_config *c, struc
 	struct guest_runtime rt;
 	guest_runtime(s, c->name, &rt);
 	if (rt.stale) {
-		int r = ct_cleanup_stale(s, c, e);
+		int r = guest_cleanup_stale(s, c, e);
 		if (r < 0)
 			return r;
 		guest_runtime(s, c->name, &rt);
@@ -45,7 +51,7 @@ int guest_start(const struct store *s, const char *name, struct err *e)
 		r = err_exit(e, EXIT_STATE, "guest '%s' is already running; stop it first with 'berth stop %s'",
 			     name, name);
 	if (r == 0)
-		r = ct_start(s, &c, lock, e);
+		r = c.type == GUEST_VM ? vm_start(s, &c, lock, e) : ct_start(s, &c, lock, e);
 	close(lock);
 	return r;
 }
@@ -60,7 +66,10 @@ int guest_stop(const struct store *s, const char *name, int timeout, struct err 
 	if ((r = is_running(s, &c, e)) <= 0)
 		return r < 0 ? r : not_running(name, e);
 	snprintf(req, sizeof(req), "stop %d", timeout);
-	return control_call(s, name, req, reply, sizeof(reply), (timeout + 30) * 1000, e);
+	r = control_call(s, name, req, reply, sizeof(reply), (timeout + 30) * 1000, e);
+	if (r == 0 && c.type == GUEST_VM)
+		vm_wait_gone(s, name, 10000); /* the VMM answers before its monitor cleans up */
+	return r;
 }
 
 int guest_kill(const struct store *s, const char *name, struct err *e)
@@ -72,7 +81,10 @@ int guest_kill(const struct store *s, const char *name, struct err *e)
 		return r;
 	if ((r = is_running(s, &c, e)) <= 0)
 		return r < 0 ? r : not_running(name, e);
-	return control_call(s, name, "kill", reply, sizeof(reply), 30000, e);
+	r = control_call(s, name, "kill", reply, sizeof(reply), 30000, e);
+	if (r == 0 && c.type == GUEST_VM)
+		vm_wait_gone(s, name, 10000);
+	return r;
 }
 
 /* Parse [--timeout S] NAME for stop and restart. */

@@ -5,8 +5,9 @@
  *                                       console.log, monitor.log
  *   $BERTH_ROOT/.lock                   store lock: create/destroy/id allocation
  *   $BERTH_RUN/locks/<name>             per-guest verb lock
+ *   $BERTH_ROOT/cache/                  VM initramfs images (vm/guest.h)
  *   $BERTH_RUN/<name>/                  runtime dir, flock'ed by the live monitor:
- *                                       control.sock, pid
+ *                                       control.sock, pid (+ vsock.sock for a VM)
  */
 #ifndef BERTH_STORE_H
 #define BERTH_STORE_H
