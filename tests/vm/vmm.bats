@@ -33,7 +33,7 @@ mkinitramfs() {
 	local d=$1 out=$3
 	mkdir -p "$d/bin" "$d/proc" "$d/dev"
 	cp /bin/busybox "$d/bin/busybox"
-	for a in sh mount cut cat echo nproc poweroff reboot sleep; do
+	for a in sh mount cut cat echo nproc poweroff reboot sleep grep tr; do
 		ln -sf busybox "$d/bin/$a"
 	done
 	printf '%s\n' "$2" >"$d/init"
@@ -47,7 +47,7 @@ setup_file() {
 		mkinitramfs "$t/poweroff" '#!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc
-echo "'$MARK' cpus=$(nproc) uptime=$(cut -d" " -f1 /proc/uptime)"
+echo "'$MARK' cpus=$(nproc) uptime=$(cut -d" " -f1 /proc/uptime) memtotal=$(grep MemTotal /proc/meminfo | tr -s " " | cut -d" " -f2)"
 poweroff -f
 sleep 30' "$t/poweroff.cpio"
 		mkinitramfs "$t/reboot" '#!/bin/sh
@@ -87,10 +87,14 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 
 @test "boots the cloud kernel to an initramfs; poweroff exits 0" {
 	need_kvm
-	boot "$BATS_FILE_TMPDIR/poweroff.cpio"
+	boot "$BATS_FILE_TMPDIR/poweroff.cpio" --memory 256M
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"$MARK cpus=1 "* ]]
+	# MemTotal is the RAM given less what the kernel keeps for itself
+	local kib
+	kib=$(sed -n "s/.*$MARK .*memtotal=\([0-9]*\).*/\1/p" <<<"$output")
+	[ "$kib" -gt $((200 * 1024)) ] && [ "$kib" -le $((256 * 1024)) ]
 }
 
 @test "--cpus 2: the guest brings up both vCPUs" {
@@ -156,7 +160,9 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 	boot "$BATS_FILE_TMPDIR/poweroff.cpio" --memory 3584M
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"$MARK"* ]]
+	local kib
+	kib=$(sed -n "s/.*$MARK .*memtotal=\([0-9]*\).*/\1/p" <<<"$output")
+	[ "$kib" -gt $((3200 * 1024)) ] && [ "$kib" -le $((3584 * 1024)) ]
 }
 
 # ---- bad input: no /dev/kvm needed ------------------------------------------
