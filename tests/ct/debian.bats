@@ -4,7 +4,9 @@
 load helpers
 
 setup_file() {
-	[ -n "${BERTH_SKIP_DEBIAN:-}" ] && skip "BERTH_SKIP_DEBIAN is set"
+	# not `skip` here: setup() skips each test (bats reports a skipped
+	# setup_file as a failure of the file)
+	if [ -n "${BERTH_SKIP_DEBIAN:-}" ]; then return 0; fi
 	export DEB_TMP=$(mktemp -d /tmp/berth-deb.XXXXXX)
 	chmod 755 "$DEB_TMP"
 	export BERTH_ROOT="$DEB_TMP/root" BERTH_RUN="$DEB_TMP/run"
