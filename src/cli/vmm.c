@@ -8,17 +8,18 @@
 #include <string.h>
 
 #include "lib/size.h"
+#include "net/tap.h"
 #include "vm/virtio/blk.h"
 #include "vm/vmm.h"
 #include "vm/vm.h"
 
 #define VMM_USAGE "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] " \
 	"[--console serial|virtio] [--disk FILE[,ro]]... [--kernel-loader auto|bzimage|elf] " \
-	"[--control SOCKET] [--vsock SOCKET [--vsock-cid N]] [--no-reboot] [--stats]"
+	"[--control SOCKET] [--vsock SOCKET [--vsock-cid N]] [--net TAP[,mac=MAC]] [--no-reboot] [--stats]"
 
 enum { VOPT_KERNEL = 2000, VOPT_INITRD, VOPT_CMDLINE, VOPT_MEMORY, VOPT_CPUS, VOPT_NO_REBOOT,
        VOPT_STATS, VOPT_CONSOLE, VOPT_KERNEL_LOADER, VOPT_DISK, VOPT_CONTROL, VOPT_VSOCK,
-       VOPT_VSOCK_CID };
+       VOPT_VSOCK_CID, VOPT_NET };
 
 int cmd_vmm(int argc, char **argv, struct err *e)
 {
@@ -36,6 +37,7 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		{ "control", required_argument, NULL, VOPT_CONTROL },
 		{ "vsock", required_argument, NULL, VOPT_VSOCK },
 		{ "vsock-cid", required_argument, NULL, VOPT_VSOCK_CID },
+		{ "net", required_argument, NULL, VOPT_NET },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm_config c = {
@@ -44,6 +46,8 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		.cpus = 1,
 		.vsock_cid = 3,
 	};
+	char net_name[IFNAMSIZ];
+	uint8_t net_mac[6];
 	int stats = 0, opt, r;
 	uint64_t v;
 	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
@@ -72,6 +76,13 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 			if (r < 0)
 				return err_wrap(e, "--vsock-cid");
 			c.vsock_cid = v;
+			break;
+		case VOPT_NET:
+			if (c.net)
+				return err_exit(e, EXIT_USAGE, "--net: a VM takes one network device");
+			c.net = optarg;
+			if ((r = tap_spec_parse(optarg, net_name, net_mac, e)) < 0)
+				return r;   /* checked now; vmm_prepare opens it */
 			break;
 		case VOPT_DISK:
 			if (c.ndisks == VMM_MAX_DISKS)

@@ -19,6 +19,7 @@ struct acpi_pm;
 struct virtio_dev;
 struct virtio_console;
 struct virtio_vsock;
+struct virtio_net;
 struct evloop;
 
 /* How a run ended (vm.outcome); VM_RUNNING while it has not. */
@@ -61,6 +62,7 @@ struct vm {
 	unsigned nvirtio;
 	struct virtio_console *console;  /* with --console virtio */
 	struct virtio_vsock *vsock;      /* with a vsock socket */
+	struct virtio_net *net;          /* with --net */
 
 	pthread_mutex_t lock;         /* guards the outcome fields */
 	pthread_cond_t cond;          /* signalled when outcome is set */

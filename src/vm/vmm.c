@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/tap.h"
 #include "vm/acpi.h"
 #include "vm/console_relay.h"
 #include "vm/dev/acpi_pm.h"
@@ -33,6 +34,7 @@
 #include "vm/virtio/blk.h"
 #include "vm/virtio/console.h"
 #include "vm/virtio/mmio.h"
+#include "vm/virtio/net.h"
 #include "vm/virtio/rng.h"
 #include "vm/virtio/vsock.h"
 
@@ -195,7 +197,10 @@ int vmm_prepare(const struct vmm_config *c, struct vmm_image *img, struct err *e
 		if (r < 0)
 			return err_wrap(e, "initrd %s", c->initrd);
 	}
-	return vmm_open_disks(c, img, e);
+	r = vmm_open_disks(c, img, e);
+	if (r == 0 && c->net)
+		r = tap_open_spec(c->net, &img->net, e);
+	return r;
 }
 
 void vmm_image_free(struct vmm_image *img)
@@ -205,6 +210,8 @@ void vmm_image_free(struct vmm_image *img)
 	free(img->disks);
 	img->disks = NULL;
 	img->ndisks = 0;
+	tap_free(img->net);
+	img->net = NULL;
 	if (img->vmlinux != img->kernel)
 		free(img->vmlinux);
 	img->vmlinux = NULL;
@@ -259,6 +266,8 @@ static int vmm_build(struct vm *vm, const struct vmm_config *c, const struct vmm
 		struct virtio_dev *d;
 		r = virtio_mmio_attach(vm, vm->loop, &blk_dev_ops, &img->disks[i], &d, e);
 	}
+	if (r == 0 && img->net)
+		r = virtio_net_attach(vm, vm->loop, img->net->fd, img->net->guest_mac, &vm->net, e);
 	if (r == 0 && c->vsock_uds) {
 		struct vsock_cfg vc = { .guest_cid = c->vsock_cid, .uds_path = c->vsock_uds };
 		r = virtio_vsock_attach(vm, vm->loop, &vc, &vm->vsock, e);
@@ -306,6 +315,8 @@ static void vmm_teardown(struct vm *vm)
 	vm->console = NULL;
 	virtio_vsock_free(vm->vsock);
 	vm->vsock = NULL;
+	virtio_net_free(vm->net);
+	vm->net = NULL;
 	evloop_free(vm->loop);
 	vm->loop = NULL;
 	serial_free(vm->com1);

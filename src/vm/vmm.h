@@ -25,6 +25,7 @@ enum {
 #define VMM_MAX_DISKS 8
 
 struct blk_disk;
+struct tap;
 
 /* Which device has the VMM's stdin and stdout. */
 enum vmm_console {
@@ -61,6 +62,7 @@ struct vmm_config {
 	const char *control;     /* control socket path (vmm_control.h); NULL: none */
 	const char *vsock_uds;   /* host side of the vsock device; NULL: no vsock */
 	uint64_t vsock_cid;      /* the guest's CID, 3 .. 0xfffffffe */
+	const char *net;         /* "TAP[,mac=..]": a virtio-net on that tap; NULL: none */
 };
 
 /* Files read and checked before any KVM resource exists. */
@@ -79,6 +81,7 @@ struct vmm_image {
 	uint64_t initrd_size;
 	struct blk_disk *disks;  /* opened and locked once, for every boot */
 	unsigned ndisks;
+	struct tap *net;         /* --net: the tap, opened once (it needs CAP_NET_ADMIN) */
 };
 
 struct vmm_stats {
