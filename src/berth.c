@@ -32,6 +32,7 @@ static const struct verb verbs[] = {
 	{ "agent", cmd_agent, NULL },
 	{ "agent-exec", cmd_agent_exec, NULL },
 	{ "initramfs", cmd_initramfs, NULL },
+	{ "sandbox-probe", cmd_sandbox_probe, NULL },   /* tests/vm/sandbox.bats */
 };
 
 static void usage(FILE *f)

@@ -30,6 +30,8 @@ int cmd_vmm(int argc, char **argv, struct err *e);
 int cmd_agent(int argc, char **argv, struct err *e);
 int cmd_agent_exec(int argc, char **argv, struct err *e);
 int cmd_initramfs(int argc, char **argv, struct err *e);
+/* hidden: attempts inside the VMM sandbox (src/cli/sandbox_probe.c) */
+int cmd_sandbox_probe(int argc, char **argv, struct err *e);
 
 /* Guest operations shared by verbs (guest.c, lifecycle.c). */
 int guest_create(const struct store *s, struct guest_config *c, struct err *e);

@@ -4,22 +4,24 @@
  * the guest ended (0 powered off; see src/vm/vmm.h). */
 #include "cli/cli.h"
 
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/size.h"
 #include "net/tap.h"
+#include "vm/sandbox.h"
 #include "vm/virtio/blk.h"
 #include "vm/vmm.h"
 #include "vm/vm.h"
 
 #define VMM_USAGE "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] " \
 	"[--console serial|virtio] [--disk FILE[,ro]]... [--kernel-loader auto|bzimage|elf] " \
-	"[--control SOCKET] [--vsock SOCKET [--vsock-cid N]] [--net TAP[,mac=MAC]] [--no-reboot] [--stats]"
+	"[--control SOCKET] [--vsock SOCKET [--vsock-cid N]] [--net TAP[,mac=MAC]] [--no-reboot] [--stats] [--sandbox-uid N]"
 
 enum { VOPT_KERNEL = 2000, VOPT_INITRD, VOPT_CMDLINE, VOPT_MEMORY, VOPT_CPUS, VOPT_NO_REBOOT,
        VOPT_STATS, VOPT_CONSOLE, VOPT_KERNEL_LOADER, VOPT_DISK, VOPT_CONTROL, VOPT_VSOCK,
-       VOPT_VSOCK_CID, VOPT_NET };
+       VOPT_VSOCK_CID, VOPT_NET, VOPT_SANDBOX_UID };
 
 int cmd_vmm(int argc, char **argv, struct err *e)
 {
@@ -38,6 +40,7 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		{ "vsock", required_argument, NULL, VOPT_VSOCK },
 		{ "vsock-cid", required_argument, NULL, VOPT_VSOCK_CID },
 		{ "net", required_argument, NULL, VOPT_NET },
+		{ "sandbox-uid", required_argument, NULL, VOPT_SANDBOX_UID },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm_config c = {
@@ -46,9 +49,11 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 		.cpus = 1,
 		.vsock_cid = 3,
 	};
+	struct vmm_sandbox sb = { 0 };
+	char sock_dirs[VMM_SANDBOX_DIRS][PATH_MAX];
+	int stats = 0, opt, r;
 	char net_name[IFNAMSIZ];
 	uint8_t net_mac[6];
-	int stats = 0, opt, r;
 	uint64_t v;
 	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
 		if (opt < 0)
@@ -71,18 +76,25 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 			break;
 		case VOPT_CONTROL: c.control = optarg; break;
 		case VOPT_VSOCK: c.vsock_uds = optarg; break;
-		case VOPT_VSOCK_CID:
-			r = uint_parse(optarg, 3, 0xfffffffeu, 0, &v, e);
-			if (r < 0)
-				return err_wrap(e, "--vsock-cid");
-			c.vsock_cid = v;
-			break;
 		case VOPT_NET:
 			if (c.net)
 				return err_exit(e, EXIT_USAGE, "--net: a VM takes one network device");
 			c.net = optarg;
 			if ((r = tap_spec_parse(optarg, net_name, net_mac, e)) < 0)
 				return r;   /* checked now; vmm_prepare opens it */
+			break;
+		case VOPT_SANDBOX_UID:     /* run as uid=gid N, sandboxed (vm/sandbox.h) */
+			r = uint_parse(optarg, 1, 0xfffffffeu, 0, &v, e);
+			if (r < 0)
+				return err_wrap(e, "--sandbox-uid");
+			sb.uid = sb.gid = (uid_t)v;
+			c.sandbox = &sb;
+			break;
+		case VOPT_VSOCK_CID:
+			r = uint_parse(optarg, 3, 0xfffffffeu, 0, &v, e);
+			if (r < 0)
+				return err_wrap(e, "--vsock-cid");
+			c.vsock_cid = v;
 			break;
 		case VOPT_DISK:
 			if (c.ndisks == VMM_MAX_DISKS)
@@ -125,6 +137,14 @@ int cmd_vmm(int argc, char **argv, struct err *e)
 	if (!c.cmdline)
 		c.cmdline = c.console == VMM_CONSOLE_VIRTIO ? VMM_DEFAULT_CMDLINE_VIRTIO
 							    : VMM_DEFAULT_CMDLINE;
+
+	/* the sandboxed VMM still makes its sockets on each boot */
+	const char *socks[VMM_SANDBOX_DIRS] = { c.control, c.vsock_uds };
+	for (int i = 0; c.sandbox && i < VMM_SANDBOX_DIRS; i++)
+		if (socks[i]) {
+			snprintf(sock_dirs[i], sizeof(sock_dirs[i]), "%s", socks[i]);
+			sb.sock_dirs[i] = dirname(sock_dirs[i]);
+		}
 
 	struct vmm_image img;
 	r = vmm_prepare(&c, &img, e);

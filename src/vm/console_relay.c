@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vm/vm.h"
+#include "vm/sandbox.h"
 
 static sigset_t stop_signals(void)
 {
@@ -63,6 +64,7 @@ static void *relay_thread(void *arg)
 	uint8_t buf[256];
 	size_t off = 0, len = 0;
 	pthread_setname_np(pthread_self(), "console");
+	vmm_seccomp_thread(VMM_THREAD_CONSOLE);   /* on failure: the VMM's filter stays */
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = c->stop_fd, .events = POLLIN },

@@ -12,6 +12,7 @@
  * a NULL pointer. */
 #include "vm/evloop.h"
 #include "vm/vm.h"
+#include "vm/sandbox.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -154,6 +155,7 @@ static void *evloop_thread(void *arg)
 {
 	struct evloop *l = arg;
 	pthread_setname_np(pthread_self(), "devices");
+	vmm_seccomp_thread(VMM_THREAD_DEVICES);   /* on failure: the VMM's filter stays */
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are for other threads */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -21,6 +22,7 @@
 #include "lib/fsutil.h"
 #include "lib/size.h"
 #include "tpl/initramfs.h"
+#include "vm/sandbox.h"
 #include "vm/vmm.h"
 
 #define REPORT_FD 3
@@ -235,6 +237,99 @@ static void mlog(const char *what, const char *msg)
 	fprintf(stderr, "%s berth monitor: %s%s%s\n", ts, what, msg ? ": " : "", msg ? msg : "");
 }
 
+/* The signals the VMM turns into an orderly stop (console_relay.c) or
+ * into the guest's power button (SIGPWR, vmm_control.c). */
+static void vmm_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGPWR);
+}
+
+/* The VMM, in a child sandboxed to the guest's label (sandbox.h) while the
+ * monitor stays privileged to clean up and record the exit: the child dies
+ * with the monitor, the monitor passes the stop signals on to it. Returns
+ * what vmm_run returned (-1: it failed; its message is in console.log). */
+static int vmm_child(struct vmm_config *vc, const struct vmm_image *img,
+		     const struct guest_config *c, const char *rundir, int lock)
+{
+	sigset_t stop, wait_for, old;
+	vmm_signals(&stop);
+	wait_for = stop;
+	sigaddset(&wait_for, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &wait_for, &old);
+	pid_t monitor = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		mlog("fork the VMM", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != monitor)
+			_exit(255);
+		close(lock);   /* the monitor's: its death frees the guest at once */
+		struct vmm_sandbox sb = { .uid = c->id_base, .gid = c->id_base,
+					  .sock_dirs = { rundir } };
+		vc->sandbox = c->id_base ? &sb : NULL;
+		struct err e = { 0 };
+		struct vmm_stats st;
+		int r = vmm_run(vc, img, &st, &e);
+		fflush(stdout);
+		if (r < 0)
+			mlog("VMM failed", e.msg);
+		else if (st.why[0])
+			mlog("VM ended", st.why);
+		_exit(r < 0 ? 255 : r & 0xff);
+	}
+	int status = 0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&wait_for, &si);
+		if (sig > 0 && sig != SIGCHLD)
+			kill(pid, sig);
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno == ECHILD))
+			break;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status) == 255 ? -1 : WEXITSTATUS(status);
+}
+
+/* Make the guest's files the label's (defence in depth: the VMM opens
+ * them before it drops to the label) and its runtime directory, where
+ * the sandboxed VMM makes its control and vsock sockets. */
+static int label_files(const struct store *s, const struct guest_config *c, struct err *e)
+{
+	char p[PATH_MAX];
+	if (!c->id_base)
+		return 0;
+	static const char *const files[] = { "disk.img", "console.log", NULL };
+	for (const char *const *f = files; *f; f++) {
+		store_guest_path(s, c->name, *f, p, sizeof(p));
+		if (chown(p, c->id_base, c->id_base) < 0 && errno != ENOENT)
+			return err_sys(e, errno, "chown %s to the guest's label", p);
+	}
+	store_run_path(s, c->name, NULL, p, sizeof(p));
+	if (chown(p, c->id_base, c->id_base) < 0)
+		return err_sys(e, errno, "chown %s to the guest's label", p);
+	/* $BERTH_RUN searchable (not listable) by the labels, so each VMM
+	 * reaches its own runtime dir (0700, its label's) to bind sockets */
+	struct stat st;
+	if (stat(s->run, &st) < 0)
+		return err_sys(e, errno, "stat %s", s->run);
+	if ((st.st_mode & 0111) != 0111 && chmod(s->run, (st.st_mode & 07777) | 0111) < 0)
+		return err_sys(e, errno, "chmod %s", s->run);
+	return 0;
+}
+
 /* Body of the forked monitor; never returns. */
 static void monitor_main(const struct store *s, const struct guest_config *c, const char *kernel,
 			 const char *initrd)
@@ -257,6 +352,8 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 	img.initrd_fd = -1;
 	int lock = rundir_take(s, c->name, &e);
 	int r = lock < 0 ? lock : vmm_prepare(&vc, &img, &e);
+	if (r == 0)
+		r = label_files(s, c, &e);
 	long long started = (long long)time(NULL);
 	if (r == 0) {
 		char text[64];
@@ -277,13 +374,8 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 		mlog("report to the CLI failed", NULL);
 	close(REPORT_FD);
 	mlog("VMM starting", NULL);
-	struct vmm_stats st;
-	r = vmm_run(&vc, &img, &st, &e);
-	fflush(stdout);
-	if (r < 0)
-		mlog("VMM failed", e.msg);
-	else if (st.why[0])
-		mlog("VM ended", st.why);
+	store_run_path(s, c->name, NULL, p, sizeof(p));
+	r = vmm_child(&vc, &img, c, p, lock);
 	vmm_image_free(&img);
 	struct guest_exit x;
 	exit_record(r, &x);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vm/kvm.h"
+#include "vm/sandbox.h"
 
 /* The signal that knocks a vCPU thread out of KVM_RUN. */
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -229,6 +230,8 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	if (vmm_seccomp_thread(VMM_THREAD_VCPU) < 0)
+		vm_request_stop(v->vm, VM_CRASH, 0, "vCPU %u: seccomp filter failed", v->id);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);

@@ -29,6 +29,7 @@
 #include "vm/layout.h"
 #include "vm/longmode.h"
 #include "vm/memory.h"
+#include "vm/sandbox.h"
 #include "vm/vcpu.h"
 #include "vm/vmm_control.h"
 #include "vm/virtio/blk.h"
@@ -441,6 +442,10 @@ int vmm_run(const struct vmm_config *c, const struct vmm_image *img, struct vmm_
 	struct vmm_control ctl;
 	if (r == 0)
 		r = vcpu_signal_init(e);
+	/* every file is open, no thread started yet: from here on the VMM runs
+	 * as the guest's label (sandbox.h) */
+	if (r == 0 && c->sandbox)
+		r = vmm_sandbox_enter(c->sandbox, e);
 	/* the relay blocks the stop signals first: threads started later
 	 * (control, vCPUs, devices) inherit the mask, so signalfd gets them */
 	if (r == 0)

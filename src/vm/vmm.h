@@ -26,6 +26,7 @@ enum {
 
 struct blk_disk;
 struct tap;
+struct vmm_sandbox;
 
 /* Which device has the VMM's stdin and stdout. */
 enum vmm_console {
@@ -63,6 +64,7 @@ struct vmm_config {
 	const char *vsock_uds;   /* host side of the vsock device; NULL: no vsock */
 	uint64_t vsock_cid;      /* the guest's CID, 3 .. 0xfffffffe */
 	const char *net;         /* "TAP[,mac=..]": a virtio-net on that tap; NULL: none */
+	const struct vmm_sandbox *sandbox;  /* drop to it once /dev/kvm is open; NULL: none */
 };
 
 /* Files read and checked before any KVM resource exists. */

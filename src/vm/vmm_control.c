@@ -16,6 +16,7 @@
 
 #include "vm/dev/acpi_pm.h"
 #include "vm/vm.h"
+#include "vm/sandbox.h"
 
 static void say(int fd, const char *line)
 {
@@ -184,6 +185,7 @@ static void *control_thread(void *arg)
 {
 	struct vmm_control *c = arg;
 	pthread_setname_np(pthread_self(), "control");
+	vmm_seccomp_thread(VMM_THREAD_CONTROL);   /* on failure: the VMM's filter stays */
 	for (;;) {
 		struct pollfd p[3 + VMM_CONTROL_CLIENTS];
 		unsigned n = 0;
