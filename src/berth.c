@@ -27,7 +27,7 @@ static const struct verb verbs[] = {
 	{ "set", cmd_set, "set NAME [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
 	{ "run", cmd_run, "run --template T [limits] -- CMD..." },
 	{ "template", cmd_template, "template build busybox|debian [--suite S] [NAME] | import NAME FILE | list [--json] | rm NAME" },
-	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--console serial|virtio] [--disk FILE[,ro]]... [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
+	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--console serial|virtio] [--disk FILE[,ro]]... [--net TAP[,mac=M]] [--control SOCK] [--vsock SOCK] [--sandbox-uid N] [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
 	/* hidden (usage NULL): the VM guest kit, for berth itself and its tests */
 	{ "agent", cmd_agent, NULL },
 	{ "agent-exec", cmd_agent_exec, NULL },
