@@ -618,13 +618,8 @@ static void test_limit_and_reset(void **state)
 
 /* ---- the device, through the transport ---- */
 
-#define DESC_GPA  0x10000ull
-#define AVAIL_GPA 0x11000ull
-#define USED_GPA  0x12000ull
-#define QSTRIDE   0x4000ull
 #define RXBUF_GPA 0x100000ull      /* 4 receive buffers: 44-byte header + 4 KiB */
 #define TXBUF_GPA 0x200000ull      /* 4 transmit buffers: header + 64 KiB */
-#define QSIZE 8
 #define RXPAY 4096
 
 static const uint64_t V1 = 1ull << VIRTIO_F_VERSION_1;
@@ -638,6 +633,8 @@ struct rig {
 	char dir[64], path[128];
 	uint16_t rx_seen, tx_sent;
 };
+
+#include "virtio_driver.h"
 
 static void rig_init(struct rig *r)
 {
@@ -667,73 +664,6 @@ static void rig_fini(struct rig *r)
 	struct stat st;
 	assert_int_equal(lstat(r->path, &st), -1);      /* the socket is gone */
 	rmdir(r->dir);
-}
-
-static uint8_t *gp(struct rig *r, uint64_t gpa, size_t len)
-{
-	uint8_t *p = mem_ptr(&r->vm.mem, gpa, len);
-	assert_non_null(p);
-	return p;
-}
-
-static uint32_t rd(struct rig *r, uint64_t off)
-{
-	uint8_t b[4] = { 0x5a, 0x5a, 0x5a, 0x5a };
-	assert_int_equal(bus_access(&r->vm.mmio, GPA_VIRTIO_MMIO + off, b, 4, 0), 0);
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(struct rig *r, uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	assert_int_equal(bus_access(&r->vm.mmio, GPA_VIRTIO_MMIO + off, b, 4, 1), 0);
-}
-
-static void desc(struct rig *r, unsigned q, unsigned i, uint64_t addr, uint32_t len,
-		 uint16_t flags, uint16_t next)
-{
-	uint8_t *d = gp(r, DESC_GPA + q * QSTRIDE + 16ull * i, 16);
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-static void avail_add(struct rig *r, unsigned q, uint16_t head)
-{
-	uint16_t idx;
-	uint8_t *avail = gp(r, AVAIL_GPA + q * QSTRIDE, 6 + 2 * QSIZE);
-	memcpy(&idx, avail + 2, 2);
-	memcpy(avail + 4 + 2 * (idx % QSIZE), &head, 2);
-	__atomic_store_n((uint16_t *)(void *)(avail + 2), (uint16_t)(idx + 1), __ATOMIC_RELEASE);
-}
-
-static uint16_t used_idx(struct rig *r, unsigned q)
-{
-	return __atomic_load_n((uint16_t *)(void *)gp(r, USED_GPA + q * QSTRIDE + 2, 2),
-			       __ATOMIC_ACQUIRE);
-}
-
-static void used_elem(struct rig *r, unsigned q, uint16_t k, uint32_t *id, uint32_t *len)
-{
-	uint8_t *u = gp(r, USED_GPA + q * QSTRIDE + 4 + 8 * (k % QSIZE), 8);
-	memcpy(id, u, 4);
-	memcpy(len, u + 4, 4);
-}
-
-static void queue_setup(struct rig *r, unsigned q)
-{
-	memset(gp(r, DESC_GPA + q * QSTRIDE, 0x3000), 0, 0x3000);
-	wr(r, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(r, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(r, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(DESC_GPA + q * QSTRIDE));
-	wr(r, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(r, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(AVAIL_GPA + q * QSTRIDE));
-	wr(r, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr(r, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(USED_GPA + q * QSTRIDE));
-	wr(r, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr(r, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(rd(r, VIRTIO_MMIO_QUEUE_READY), 1);
 }
 
 /* 3.1.1 up to DRIVER_OK, three queues, nrx (<= 4) receive buffers posted
