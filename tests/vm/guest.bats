@@ -13,32 +13,8 @@
 bats_require_minimum_version 1.5.0
 load initramfs
 
-setup_file() {
-	TEST_TMP=$(mktemp -d /tmp/berth-vmguest.XXXXXX)
-	chmod 755 "$TEST_TMP"
-	export TEST_TMP BERTH_ROOT="$TEST_TMP/root" BERTH_RUN="$TEST_TMP/run"
-	export BERTH_CGROUP_PARENT="berth-vmtest-$$"
-	if [ -x /bin/busybox ]; then
-		"$BERTH" template build busybox >/dev/null
-	fi
-}
-
-teardown_file() {
-	local g
-	for g in $(ls "$BERTH_ROOT/guests" 2>/dev/null); do
-		"$BERTH" destroy --force "$g" >/dev/null 2>&1 || true
-	done
-	rm -rf "$TEST_TMP"
-}
-
-need_template() {
-	[ -d "$BERTH_ROOT/templates/busybox" ] || skip "no busybox template (needs busybox-static)"
-}
-
-# field NAME KEY: a top-level field of `status --json`
-field() {
-	"$BERTH" status "$1" --json | python3 -c "import json,sys; v=json.load(sys.stdin)$2; print('' if v is None else v)"
-}
+setup_file() { guest_store_setup vmguest; }
+teardown_file() { guest_store_teardown; }
 
 # gone PID: no such process (or only a zombie left for its reaper)
 gone() {

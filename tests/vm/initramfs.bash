@@ -83,3 +83,33 @@ need_kvm_kernel() {
 }
 
 need_kvm() { need_kvm_kernel cloud; }
+
+# guest_store_setup TAG: a scratch store with the busybox template, for the
+# files that create `--type vm` guests (call from setup_file)
+guest_store_setup() {
+	TEST_TMP=$(mktemp -d "/tmp/berth-$1.XXXXXX")
+	chmod 755 "$TEST_TMP"
+	export TEST_TMP BERTH_ROOT="$TEST_TMP/root" BERTH_RUN="$TEST_TMP/run"
+	export BERTH_CGROUP_PARENT="berth-$1-$$"
+	if [ -x /bin/busybox ]; then
+		"$BERTH" template build busybox >/dev/null
+	fi
+}
+
+# guest_store_teardown: destroy every guest of the scratch store, remove it
+guest_store_teardown() {
+	local g
+	for g in $(ls "$BERTH_ROOT/guests" 2>/dev/null); do
+		"$BERTH" destroy --force "$g" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TEST_TMP"
+}
+
+need_template() {
+	[ -d "$BERTH_ROOT/templates/busybox" ] || skip "no busybox template (needs busybox-static)"
+}
+
+# field NAME KEY: a field of `status --json` (KEY is a Python subscript: ['pid'])
+field() {
+	"$BERTH" status "$1" --json | python3 -c "import json,sys; v=json.load(sys.stdin)$2; print('' if v is None else v)"
+}
