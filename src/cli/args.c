@@ -132,3 +132,12 @@ void cli_print_json(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
+
+int vm_limits_check(const struct limit_args *a, struct err *e)
+{
+	const unsigned ct_only = 1u << (OPT_SWAP - OPT_MEMORY) | 1u << (OPT_CPU_WEIGHT - OPT_MEMORY) |
+				 1u << (OPT_PIDS - OPT_MEMORY);
+	if (a->given & ct_only)
+		return err_exit(e, EXIT_USAGE, "--swap, --cpu-weight and --pids are for containers; a VM takes --memory, --cpus and --disk");
+	return 0;
+}

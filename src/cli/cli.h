@@ -26,6 +26,12 @@ int cmd_console(int argc, char **argv, struct err *e);
 int cmd_run(int argc, char **argv, struct err *e);
 int cmd_template(int argc, char **argv, struct err *e);
 int cmd_vmm(int argc, char **argv, struct err *e);
+int cmd_host(int argc, char **argv, struct err *e);
+int cmd_validate(int argc, char **argv, struct err *e);
+int cmd_autostart(int argc, char **argv, struct err *e);
+/* live usage (stats.c, top.c) */
+int cmd_stats(int argc, char **argv, struct err *e);
+int cmd_top(int argc, char **argv, struct err *e);
 /* hidden verbs of the VM guest kit (src/guest/agent.c, src/cli/vmguest.c) */
 int cmd_agent(int argc, char **argv, struct err *e);
 int cmd_agent_exec(int argc, char **argv, struct err *e);
@@ -46,7 +52,7 @@ int guest_cleanup_stale(const struct store *s, const struct guest_config *c, str
 enum {
 	OPT_MEMORY = 1000, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_DISK,
 	OPT_HOSTNAME, OPT_TEMPLATE, OPT_TYPE, OPT_JSON, OPT_TIMEOUT, OPT_FORCE, OPT_ONBOOT,
-	OPT_SUITE, OPT_MIRROR, OPT_KERNEL, OPT_CMDLINE,
+	OPT_SUITE, OPT_MIRROR, OPT_KERNEL, OPT_CMDLINE, OPT_MAC,
 };
 #define LIMIT_LONGOPTS                                              \
 	{ "memory", required_argument, NULL, OPT_MEMORY },          \
@@ -69,6 +75,8 @@ void limit_args_init(struct limit_args *a);
 int limit_args_take(struct limit_args *a, int opt, const char *arg, struct err *e);
 /* Copy the given limits into a config. */
 void limit_args_apply(const struct limit_args *a, struct guest_config *c);
+/* Refuse container-only limits (--swap, --cpu-weight, --pids) for a VM. */
+int vm_limits_check(const struct limit_args *a, struct err *e);
 
 /* Reset getopt before parsing a verb's own argv. */
 void getopt_reset(void);

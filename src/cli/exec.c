@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "ct/monitor.h"
 #include "cli/agent_client.h"
 #include "lib/agent_proto.h"
+#include "lib/ledger.h"
 #include "lib/name.h"
 #include "vm/guest.h"
 
@@ -46,6 +48,54 @@ static int vm_exec(const struct store *s, const char *name, char *const argv[], 
 	int r = agent_session(fd, argv, NULL, tty, &code, e);
 	close(fd);
 	return r < 0 ? r : code;
+}
+
+/* A signal to `berth run --type vm` ends the VM (its monitor turns
+ * SIGTERM into a stop of the VMM), which ends the agent session. */
+static volatile sig_atomic_t run_vm_monitor, run_vm_interrupted;
+
+static void run_vm_signal(int sig)
+{
+	(void)sig;
+	run_vm_interrupted = 1;
+	if (run_vm_monitor > 0)
+		kill(run_vm_monitor, SIGTERM);
+}
+
+/* `berth run --type vm`: an ephemeral VM guest from the template, started,
+ * CMD run through its agent, then killed (its disk is thrown away) and
+ * removed. Returns CMD's exit code. */
+static int vm_run(const struct store *s, struct guest_config *c, char *const argv[],
+		  struct err *e)
+{
+	int r = guest_create(s, c, e);
+	if (r < 0)
+		return r;
+	struct sigaction sa = { .sa_handler = run_vm_signal }, old[3];
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	r = guest_start(s, c->name, e);
+	struct guest_runtime rt;
+	if (r == 0) {
+		guest_runtime(s, c->name, &rt);
+		run_vm_monitor = rt.monitor_pid;
+		if (run_vm_interrupted)
+			r = err_exit(e, 130, "interrupted");
+		else
+			r = vm_exec(s, c->name, argv, isatty(STDIN_FILENO), e);
+	}
+	struct err de = { 0 };
+	guest_runtime(s, c->name, &rt);
+	if (rt.running && guest_kill(s, c->name, &de) < 0)
+		fprintf(stderr, "berth run: %s\n", de.msg);
+	run_vm_monitor = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	err_clear(&de);
+	if (guest_remove(s, c, &de) < 0)
+		fprintf(stderr, "berth run: %s\n", de.msg);
+	return r;
 }
 
 int cmd_exec(int argc, char **argv, struct err *e)
@@ -102,10 +152,11 @@ int cmd_console(int argc, char **argv, struct err *e)
 	struct guest_config c;
 	if ((r = cli_store(&s, e)) < 0 || (r = guest_load(&s, name, &c, e)) < 0)
 		return r;
-	int fd = control_connect(&s, name, e);
+	/* a VM's console is kept by its monitor, the control socket by its VMM */
+	int fd = control_connect_to(&s, name, c.type == GUEST_VM ? "console.sock" : "control.sock", e);
 	if (fd < 0)
 		return fd;
-	char reply[64];
+	char reply[96];
 	if (write(fd, "console\n", 8) != 8 || control_read_line(fd, reply, sizeof(reply), 5000) < 0 ||
 	    strcmp(reply, "ok") != 0) {
 		close(fd);
@@ -131,7 +182,7 @@ int cmd_run(int argc, char **argv, struct err *e)
 	};
 	struct limit_args la;
 	const char *tpl = NULL, *name = NULL;
-	int opt, r;
+	int opt, r, vm = 0;
 	limit_args_init(&la);
 	/* '+': stop at the first non-option, which starts CMD */
 	while ((opt = cli_getopt(argc, argv, "+n:", opts, e)) != -1) {
@@ -145,8 +196,10 @@ int cmd_run(int argc, char **argv, struct err *e)
 			tpl = optarg;
 		else if (opt == 'n')
 			name = optarg;
+		else if (opt == OPT_TYPE && !strcmp(optarg, "vm"))
+			vm = 1;
 		else if (opt == OPT_TYPE && strcmp(optarg, "ct") != 0)
-			return err_exit(e, EXIT_USAGE, "--type %s is not available yet; use --type ct", optarg);
+			return err_exit(e, EXIT_USAGE, "--type %s: give ct (container) or vm", optarg);
 	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
@@ -173,13 +226,32 @@ int cmd_run(int argc, char **argv, struct err *e)
 	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
 	c.ephemeral = 1;
 	limit_args_apply(&la, &c);
+	if (vm) {
+		if ((r = vm_limits_check(&la, e)) < 0)
+			return r;
+		c.type = GUEST_VM;
+		if ((r = vm_config_check(&c, e)) < 0)
+			return r;
+		return vm_run(&s, &c, argv + optind, e);
+	}
 	struct ct_runner rn;
 	if ((r = ct_run_begin(&s, &c, argv + optind, &rn, e)) < 0)
 		return r;
-	if ((r = guest_create(&s, &c, e)) < 0 || (r = ct_run_go(&rn, &c, e)) < 0) {
+	if ((r = guest_create(&s, &c, e)) < 0) {
 		ct_run_abort(&rn);
 		return r;
 	}
+	int ledger = -1; /* held until the guest runs, as for start */
+	if ((r = ledger_admit(&s, &c, LEDGER_START, &ledger, e)) < 0 ||
+	    (r = ct_run_go(&rn, &c, e)) < 0) {
+		ledger_release(ledger);
+		ct_run_abort(&rn);
+		struct err de = { 0 };
+		if (guest_remove(&s, &c, &de) < 0)
+			fprintf(stderr, "berth run: %s\n", de.msg);
+		return r;
+	}
+	ledger_release(ledger);
 	int code = 0;
 	r = ct_run_wait(&rn, c.name, &code, e);
 	struct err de = { 0 };

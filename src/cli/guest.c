@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <json-c/json.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -20,9 +21,11 @@
 #include "lib/copytree.h"
 #include "lib/fsutil.h"
 #include "lib/idrange.h"
+#include "lib/ledger.h"
 #include "lib/name.h"
 #include "tpl/template.h"
 #include "vm/guest.h"
+#include "vm/vm_set.h"
 
 /* Fill the guest's tree from the template: a directory, or an ext4 image
  * with an empty rootfs/ mount point when the guest has a disk quota. */
@@ -31,10 +34,17 @@ static int populate(const struct store *s, const struct guest_config *c, struct 
 	char src[PATH_MAX], dst[PATH_MAX];
 	store_template_path(s, c->template_name, "rootfs", src, sizeof(src));
 	store_guest_path(s, c->name, "rootfs", dst, sizeof(dst));
-	if (c->type == GUEST_VM) {
-		/* a VM's root is uid 0 in its own kernel: ids as in the template */
-		store_guest_path(s, c->name, "disk.img", dst, sizeof(dst));
-		return disk_create(dst, c->lim.disk, src, e);
+	if (c->lim.disk != LIMIT_NONE && c->disk_ids == DISK_IDS_PLAIN) {
+		/* ids as in the template: a VM's root is uid 0 in its own kernel,
+		 * a container sees the image through an idmapped mount */
+		char img[PATH_MAX];
+		store_guest_path(s, c->name, "disk.img", img, sizeof(img));
+		int r = disk_create(img, c->lim.disk, src, e);
+		if (r < 0 || c->type == GUEST_VM)
+			return r;
+		if (mkdir(dst, 0755) < 0 || chown(dst, c->id_base, c->id_base) < 0)
+			return err_sys(e, errno, "create mount point %s", dst);
+		return 0;
 	}
 	if (c->ephemeral && c->lim.disk == LIMIT_NONE) {
 		/* `run`: the template through an idmapped overlay, nothing copied */
@@ -46,6 +56,7 @@ static int populate(const struct store *s, const struct guest_config *c, struct 
 	}
 	if (c->lim.disk == LIMIT_NONE)
 		return copytree_shift(src, dst, c->id_base, e);
+	/* no idmapped ext4 mounts on this kernel: a shifted image */
 	char tree[PATH_MAX], img[PATH_MAX];
 	store_guest_path(s, c->name, ".tree", tree, sizeof(tree));
 	store_guest_path(s, c->name, "disk.img", img, sizeof(img));
@@ -84,6 +95,10 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 		return err_exit(e, EXIT_USAGE, "guest '%s' already exists; pick another name or remove it with 'berth destroy %s'",
 				c->name, c->name);
 	}
+	if ((r = ledger_admit(s, c, LEDGER_CREATE, NULL, e)) < 0) { /* the policy (lib/ledger.h) */
+		close(lock);
+		return r;
+	}
 	/* The guest dir is reachable only by host root and the guest's own root;
 	 * it exists before the id range is claimed (see idrange_alloc). */
 	if (mkdir(dir, 0700) < 0) {
@@ -95,6 +110,10 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 		goto fail;
 	c->init = t.init;
 	c->created = time(NULL);
+	c->disk_ids = c->type == GUEST_CT && c->lim.disk != LIMIT_NONE && !disk_idmap_supported()
+			      ? DISK_IDS_SHIFTED : DISK_IDS_PLAIN;
+	if (c->type == GUEST_VM && !c->vm.mac[0])
+		vm_guest_mac(c, c->vm.mac, sizeof(c->vm.mac));   /* from the label */
 	if (chown(dir, 0, c->id_base) < 0 || chmod(dir, 0710) < 0) {
 		r = err_sys(e, errno, "set owner of %s", dir);
 		goto fail;
@@ -142,10 +161,11 @@ int cmd_create(int argc, char **argv, struct err *e)
 		{ "onboot", no_argument, NULL, OPT_ONBOOT },
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "mac", required_argument, NULL, OPT_MAC },
 		{ 0 },
 	};
 	struct limit_args la;
-	const char *tpl = NULL, *name, *kernel = NULL, *cmdline = NULL;
+	const char *tpl = NULL, *name, *kernel = NULL, *cmdline = NULL, *mac = NULL;
 	int onboot = 0, vm = 0, opt, r;
 	limit_args_init(&la);
 	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
@@ -163,6 +183,8 @@ int cmd_create(int argc, char **argv, struct err *e)
 			kernel = optarg;
 		else if (opt == OPT_CMDLINE)
 			cmdline = optarg;
+		else if (opt == OPT_MAC)
+			mac = optarg;
 		else if (opt == OPT_TYPE && !strcmp(optarg, "vm"))
 			vm = 1;
 		else if (opt == OPT_TYPE && strcmp(optarg, "ct") != 0)
@@ -183,19 +205,20 @@ int cmd_create(int argc, char **argv, struct err *e)
 	snprintf(c.template_name, sizeof(c.template_name), "%s", tpl);
 	c.onboot = onboot;
 	limit_args_apply(&la, &c);
-	if ((kernel || cmdline) && !vm)
-		return err_exit(e, EXIT_USAGE, "--kernel and --cmdline are for --type vm");
+	if ((kernel || cmdline || mac) && !vm)
+		return err_exit(e, EXIT_USAGE, "--kernel, --cmdline and --mac are for --type vm");
+	if (mac && (r = mac_check(mac, e)) < 0)
+		return err_wrap(e, "--mac");
 	if (vm) {
-		const unsigned ct_only = 1u << (OPT_SWAP - OPT_MEMORY) |
-					 1u << (OPT_CPU_WEIGHT - OPT_MEMORY) | 1u << (OPT_PIDS - OPT_MEMORY);
-		if (la.given & ct_only)
-			return err_exit(e, EXIT_USAGE, "--swap, --cpu-weight and --pids are for containers; a VM takes --memory, --cpus and --disk");
+		if ((r = vm_limits_check(&la, e)) < 0)
+			return r;
 		c.type = GUEST_VM;
 		if ((kernel && strlen(kernel) >= sizeof(c.vm.kernel)) ||
 		    (cmdline && strlen(cmdline) >= sizeof(c.vm.cmdline)))
 			return err_exit(e, EXIT_USAGE, "--kernel or --cmdline is too long");
 		snprintf(c.vm.kernel, sizeof(c.vm.kernel), "%s", kernel ? kernel : "");
 		snprintf(c.vm.cmdline, sizeof(c.vm.cmdline), "%s", cmdline ? cmdline : "");
+		snprintf(c.vm.mac, sizeof(c.vm.mac), "%s", mac ? mac : "");
 	}
 	return guest_create(&s, &c, e);
 }
@@ -301,15 +324,41 @@ static int grow_live_disk(const struct store *s, const struct guest_config *c, p
 	return 0;
 }
 
+/* The VM part of `set`: VM settings checked (vm/vm_set.h), saved; what
+ * a running VM only picks up at its next start is said so. */
+static int set_vm(const struct store *s, struct guest_config *c, const struct guest_config *old,
+		  const struct limit_args *la, const char *kernel, const char *cmdline, int running,
+		  struct err *e)
+{
+	int r = vm_limits_check(la, e);
+	if (r < 0)
+		return r;
+	if (kernel)
+		snprintf(c->vm.kernel, sizeof(c->vm.kernel), "%s", kernel);
+	if (cmdline)
+		snprintf(c->vm.cmdline, sizeof(c->vm.cmdline), "%s", cmdline);
+	int later = vm_set_check(s, c, old, running, e);
+	if (later < 0)
+		return later;
+	r = guest_save(s, c, e);
+	if (r == 0 && later)
+		fprintf(stderr, "berth: VM '%s' is running; the new settings take effect at its next start\n",
+			c->name);
+	return r;
+}
+
 int cmd_set(int argc, char **argv, struct err *e)
 {
 	static const struct option opts[] = {
 		LIMIT_LONGOPTS,
 		{ "onboot", required_argument, NULL, OPT_ONBOOT },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 		{ 0 },
 	};
 	struct limit_args la;
-	const char *name, *onboot = NULL;
+	const char *name, *onboot = NULL, *type = NULL, *kernel = NULL, *cmdline = NULL;
 	int opt, r;
 	limit_args_init(&la);
 	while ((opt = cli_getopt(argc, argv, "", opts, e)) != -1) {
@@ -319,13 +368,24 @@ int cmd_set(int argc, char **argv, struct err *e)
 			return r;
 		if (!r && opt == OPT_ONBOOT)
 			onboot = optarg;
+		else if (!r && opt == OPT_TYPE)
+			type = optarg;
+		else if (!r && opt == OPT_KERNEL)
+			kernel = optarg;
+		else if (!r && opt == OPT_CMDLINE)
+			cmdline = optarg;
 	}
 	if ((r = cli_one_name(argc, argv, "set NAME [--memory SIZE] ...", &name, e)) < 0)
 		return r;
 	if (onboot && strcmp(onboot, "yes") && strcmp(onboot, "no"))
 		return err_exit(e, EXIT_USAGE, "--onboot takes yes or no");
-	if (!la.given && !la.hostname && !onboot)
-		return err_exit(e, EXIT_USAGE, "nothing to set; give --memory, --swap, --cpus, --cpu-weight, --pids, --disk, --hostname or --onboot");
+	if (type && strcmp(type, "ct") && strcmp(type, "vm"))
+		return err_exit(e, EXIT_USAGE, "--type %s: give ct (container) or vm", type);
+	if ((kernel && strlen(kernel) >= sizeof(((struct guest_config *)0)->vm.kernel)) ||
+	    (cmdline && strlen(cmdline) >= sizeof(((struct guest_config *)0)->vm.cmdline)))
+		return err_exit(e, EXIT_USAGE, "--kernel or --cmdline is too long");
+	if (!la.given && !la.hostname && !onboot && !type && !kernel && !cmdline)
+		return err_exit(e, EXIT_USAGE, "nothing to set; give --memory, --swap, --cpus, --cpu-weight, --pids, --disk, --hostname, --onboot, --type, --kernel or --cmdline");
 	struct store s;
 	if ((r = cli_store(&s, e)) < 0)
 		return r;
@@ -335,17 +395,27 @@ int cmd_set(int argc, char **argv, struct err *e)
 	struct guest_config c, old;
 	struct cg_host h;
 	struct guest_runtime rt;
+	int ledger = -1; /* the ledger lock, held until the change is applied */
 	if ((r = guest_load(&s, name, &c, e)) < 0)
 		goto out;
-	if (c.type == GUEST_VM) {
-		r = err_exit(e, EXIT_USAGE, "set does not change VM guests yet; destroy and create '%s' again with the new settings",
-			     name);
-		goto out;
-	}
 	old = c;
 	limit_args_apply(&la, &c);
 	if (onboot)
 		c.onboot = !strcmp(onboot, "yes");
+	guest_runtime(&s, name, &rt);
+	enum guest_type to = !type ? c.type : strcmp(type, "vm") ? GUEST_CT : GUEST_VM;
+	if ((kernel || cmdline) && to != GUEST_VM) {
+		r = err_exit(e, EXIT_USAGE, "--kernel and --cmdline are for VM guests; '%s' would be a container", name);
+		goto out;
+	}
+	if ((r = vm_switch_type(&s, &c, to, rt.running, e)) < 0)
+		goto out;
+	if ((r = ledger_admit(&s, &c, LEDGER_SET, &ledger, e)) < 0)
+		goto out;
+	if (c.type == GUEST_VM) {
+		r = set_vm(&s, &c, &old, &la, kernel, cmdline, rt.running, e);
+		goto out;
+	}
 	if ((r = cg_host_detect(&h, e)) < 0 || (r = cgroup_check_limits(&h, &c.lim, e)) < 0)
 		goto out;
 	if ((c.lim.disk == LIMIT_NONE) != (old.lim.disk == LIMIT_NONE)) {
@@ -353,7 +423,6 @@ int cmd_set(int argc, char **argv, struct err *e)
 			     name, old.lim.disk == LIMIT_NONE ? "without" : "with");
 		goto out;
 	}
-	guest_runtime(&s, name, &rt);
 	if (c.lim.disk != old.lim.disk) {
 		char img[PATH_MAX];
 		store_guest_path(&s, name, "disk.img", img, sizeof(img));
@@ -380,6 +449,7 @@ int cmd_set(int argc, char **argv, struct err *e)
 	}
 	r = guest_save(&s, &c, e);
 out:
+	ledger_release(ledger);
 	close(lock);
 	return r;
 }
@@ -401,6 +471,15 @@ static json_object *status_json(const struct store *s, const struct guest_config
 	json_object_object_add(o, "uid_base", json_object_new_int64(c->id_base));
 	json_object_object_add(o, "uid_count", json_object_new_int64(c->id_count));
 	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
+	if (c->type == GUEST_VM) {
+		char mac[18], tap[IFNAMSIZ];
+		vm_guest_mac(c, mac, sizeof(mac));
+		vm_guest_tap(c, tap, sizeof(tap));
+		json_object *n = json_object_new_object();
+		json_object_object_add(n, "mac", json_object_new_string(mac));
+		json_object_object_add(n, "tap", json_object_new_string(tap));
+		json_object_object_add(o, "net", n);
+	}
 	json_object *l = json_object_new_object();
 	const struct { const char *k; uint64_t v; } lims[] = {
 		{ "memory_bytes", c->lim.memory }, { "swap_bytes", c->lim.swap },

@@ -8,6 +8,7 @@
 
 #include "ct/control.h"
 #include "ct/monitor.h"
+#include "lib/ledger.h"
 #include "lib/size.h"
 #include "vm/guest.h"
 
@@ -50,8 +51,12 @@ int guest_start(const struct store *s, const char *name, struct err *e)
 	if ((r = is_running(s, &c, e)) > 0)
 		r = err_exit(e, EXIT_STATE, "guest '%s' is already running; stop it first with 'berth stop %s'",
 			     name, name);
+	int ledger = -1; /* held until the guest runs: two starts cannot both fit */
+	if (r == 0)
+		r = ledger_admit(s, &c, LEDGER_START, &ledger, e);
 	if (r == 0)
 		r = c.type == GUEST_VM ? vm_start(s, &c, lock, e) : ct_start(s, &c, lock, e);
+	ledger_release(ledger);
 	close(lock);
 	return r;
 }

@@ -369,6 +369,12 @@ static const char *cg_ctrl_dir(const struct cgroup *cg, const char *ctrl)
 	return in_v2 ? cg->v2 : NULL;
 }
 
+/* The controller's directory, for readers outside this file (stats). */
+const char *cgroup_ctrl_dir(const struct cgroup *cg, const char *ctrl)
+{
+	return cg_ctrl_dir(cg, ctrl);
+}
+
 /* Call fn on every sub-cgroup of path (deepest first), then on path. Returns
  * the first negative result, else the sum of the results. */
 static int walk(const char *path, int depth, int (*fn)(const char *))

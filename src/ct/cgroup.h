@@ -77,6 +77,10 @@ int cgroup_exists(const struct cgroup *cg);
 uint64_t cg_v1_shares_from_weight(uint64_t weight);          /* v2 weight -> v1 shares */
 void cg_cpu_quota(uint64_t millicpus, uint64_t *quota_us, uint64_t *period_us);
 
+/* The directory holding controller ctrl ("memory", "blkio", "io", ...)
+ * for this guest, or NULL when no hierarchy has it. */
+const char *cgroup_ctrl_dir(const struct cgroup *cg, const char *ctrl);
+
 /* Usage numbers for status/stats; missing values are 0. */
 struct cg_usage {
 	uint64_t memory_bytes, memory_limit_bytes, swap_bytes;

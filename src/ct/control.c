@@ -10,9 +10,14 @@
 
 int control_connect(const struct store *s, const char *name, struct err *e)
 {
+	return control_connect_to(s, name, "control.sock", e);
+}
+
+int control_connect_to(const struct store *s, const char *name, const char *sock, struct err *e)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[PATH_MAX];
-	store_run_path(s, name, "control.sock", path, sizeof(path));
+	store_run_path(s, name, sock, path, sizeof(path));
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return err_set(e, ENAMETOOLONG, "control socket path %s is too long; use a shorter BERTH_RUN", path);
 	strcpy(sa.sun_path, path);

@@ -16,6 +16,10 @@
 /* Connect to a guest's monitor (EXIT_STATE error if it is not running). */
 int control_connect(const struct store *s, const char *name, struct err *e);
 
+/* The same for another socket of the guest's runtime dir (a VM's monitor
+ * serves its console on "console.sock": vm/console_hub.h). */
+int control_connect_to(const struct store *s, const char *name, const char *sock, struct err *e);
+
 /* Send req and read one reply line (without the newline) into reply.
  * timeout_ms < 0 waits forever. */
 int control_call(const struct store *s, const char *name, const char *req, char *reply,

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,10 +254,8 @@ static int disk_loop_attach(int lfd, int ffd, const char *img)
 	return 0;
 }
 
-/* Attach img to a free loop device and mount it at dir, nodev. Not nosuid:
- * su, sudo and ping inside the guest need set-uid files, which belong to
- * the guest's shifted ids, not to host users. */
-int disk_mount(const char *img, const char *dir, struct err *e)
+/* Attach img to a free loop device: its path in dev, the device's fd. */
+static int disk_loop_get(const char *img, char dev[32], struct err *e)
 {
 	_cleanup_close_ int ffd = open(img, O_RDWR | O_CLOEXEC);
 	if (ffd < 0)
@@ -266,13 +265,12 @@ int disk_mount(const char *img, const char *dir, struct err *e)
 		return err_sys(e, errno, "open /dev/loop-control (is the loop module loaded? "
 			       "try `modprobe loop`)");
 
-	char dev[32];
 	int lfd = -1, r = -EBUSY;
 	for (int attempt = 0; attempt < 32 && r == -EBUSY; attempt++) {
 		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
 		if (n < 0)
 			return err_sys(e, errno, "find a free loop device");
-		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+		snprintf(dev, 32, "/dev/loop%d", n);
 		lfd = open(dev, O_RDWR | O_CLOEXEC);
 		if (lfd < 0)
 			return err_sys(e, errno, "open %s", dev);
@@ -284,13 +282,66 @@ int disk_mount(const char *img, const char *dir, struct err *e)
 	}
 	if (r < 0)
 		return err_sys(e, -r, "attach disk image %s to a loop device", img);
+	return lfd;
+}
 
-	if (mount(dev, dir, "ext4", MS_NODEV, NULL) < 0) {
+/* Mount the ext4 on dev at dir through a detached mount (fsopen(2),
+ * fsmount(2)) idmapped with the user namespace userns (mount_setattr(2)),
+ * then attached (move_mount(2)): files owned by 0..65535 on disk show as
+ * owned by that namespace's map of them. */
+static int disk_mount_idmap(const char *img, const char *dev, const char *dir, int userns,
+			    struct err *e)
+{
+	_cleanup_close_ int fs = fsopen("ext4", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return err_sys(e, errno, "mount disk image %s: fsopen ext4", img);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", dev, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_sys(e, errno, "mount disk image %s (%s)", img, dev);
+	_cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return err_sys(e, errno, "mount disk image %s (%s)", img, dev);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return err_sys(e, errno, "idmap the mount of disk image %s (needs idmapped "
+			       "ext4 mounts, Linux 5.12+)", img);
+	if (move_mount(mnt, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "attach disk image %s at %s", img, dir);
+	return 0;
+}
+
+/* Attach img to a free loop device and mount it at dir, nodev, idmapped
+ * through userns unless it is -1. Not nosuid: su, sudo and ping inside
+ * the guest need set-uid files, which belong to the guest's ids, not to
+ * host users. */
+int disk_mount_ns(const char *img, const char *dir, int userns, struct err *e)
+{
+	char dev[32];
+	int lfd = disk_loop_get(img, dev, e), r = 0;
+	if (lfd < 0)
+		return lfd;
+	if (userns >= 0)
+		r = disk_mount_idmap(img, dev, dir, userns, e);
+	else if (mount(dev, dir, "ext4", MS_NODEV, NULL) < 0)
 		r = err_sys(e, errno, "mount disk image %s (%s) at %s", img, dev, dir);
+	if (r < 0)
 		ioctl(lfd, LOOP_CLR_FD, 0);
-	}
 	close(lfd);   /* autoclear: the mount now holds the device */
 	return r;
+}
+
+int disk_mount(const char *img, const char *dir, struct err *e)
+{
+	return disk_mount_ns(img, dir, -1, e);
+}
+
+int disk_idmap_supported(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 1;   /* let the mount tell */
+	return major > 5 || (major == 5 && minor >= 12);
 }
 
 /* Undo the octal escapes of a /proc/self/mountinfo field (proc(5)) in place. */

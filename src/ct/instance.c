@@ -127,7 +127,17 @@ int ct_prepare(struct ct_instance *in, struct err *e)
 	} else if (in->c->lim.disk != LIMIT_NONE) {
 		char img[PATH_MAX];
 		store_guest_path(in->s, in->c->name, "disk.img", img, sizeof(img));
-		if ((r = disk_mount(img, in->rootfs, e)) < 0)
+		/* a plain image (root 0 on disk, as a VM boots it) is seen
+		 * through an idmapped mount; an old shifted one as it is */
+		int ns = -1;
+		if (in->c->disk_ids == DISK_IDS_PLAIN && (ns = overlay_userns(in->c->id_base, e)) < 0) {
+			r = ns;
+			goto fail;
+		}
+		r = disk_mount_ns(img, in->rootfs, ns, e);
+		if (ns >= 0)
+			close(ns);
+		if (r < 0)
 			goto fail;
 		in->disk_mounted = 1;
 	}

@@ -30,9 +30,8 @@ int overlay_prepare(const char *dir, uint32_t base, struct err *e)
 	return 0;
 }
 
-/* A user namespace fd mapping 0..65535 to base..: the idmap of the mount.
- * A short-lived child holds the namespace while we write its maps. */
-static int userns_for_range(uint32_t base, struct err *e)
+/* A short-lived child holds the namespace while we write its maps. */
+int overlay_userns(uint32_t base, struct err *e)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -77,7 +76,7 @@ int overlay_mount(const char *template_root, const char *dir, uint32_t base, con
 {
 	char lower[PATH_MAX], opts[3 * PATH_MAX + 64];
 	snprintf(lower, sizeof(lower), "%s/lower", dir);
-	int ns = userns_for_range(base, e);
+	int ns = overlay_userns(base, e);
 	if (ns < 0)
 		return ns;
 	int tree = open_tree(AT_FDCWD, template_root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);

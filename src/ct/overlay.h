@@ -18,6 +18,10 @@ int overlay_prepare(const char *dir, uint32_t base, struct err *e);
 int overlay_mount(const char *template_root, const char *dir, uint32_t base, const char *target,
 		  struct err *e);
 
+/* A user namespace fd mapping ids 0..65535 to base..: the idmap of an
+ * idmapped mount (also of a container's disk image, ct/disk.h). */
+int overlay_userns(uint32_t base, struct err *e);
+
 /* Undo overlay_mount (lazy unmounts; missing mounts are fine). */
 void overlay_umount(const char *dir, const char *target);
 

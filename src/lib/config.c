@@ -1,5 +1,6 @@
 /* config.c - guest config <-> JSON, with validation of every field. */
 #include "lib/config.h"
+#include "lib/json_strict.h"
 
 #include <json-c/json.h>
 #include <ctype.h>
@@ -34,6 +35,11 @@ const char *init_kind_name(enum init_kind k)
 	}
 }
 
+const char *disk_ids_name(enum disk_ids d)
+{
+	return d == DISK_IDS_SHIFTED ? "shifted" : "plain";
+}
+
 static void put_limit(json_object *o, const char *key, uint64_t v)
 {
 	json_object_object_add(o, key, v == LIMIT_NONE ? NULL : json_object_new_uint64(v));
@@ -64,6 +70,8 @@ int config_to_json(const struct guest_config *c, char **out, struct err *e)
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(c->ephemeral));
 	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
 	json_object_object_add(o, "created", json_object_new_int64(c->created));
+	if (c->lim.disk != LIMIT_NONE)
+		json_object_object_add(o, "disk_ids", json_object_new_string(disk_ids_name(c->disk_ids)));
 	if (c->type == GUEST_VM) {
 		json_object *vm = json_object_new_object();
 		json_object_object_add(vm, "kernel", json_object_new_string(c->vm.kernel));
@@ -190,6 +198,21 @@ static int parse_obj(json_object *o, struct guest_config *c, struct err *e)
 	if ((r = get_uint(o, "created", INT64_MAX, 0, &u, e)) < 0)
 		return r;
 	c->created = (int64_t)u;
+	/* configs written before "disk_ids" existed: a container's image was
+	 * shifted, a VM's plain */
+	c->disk_ids = c->type == GUEST_CT && c->lim.disk != LIMIT_NONE ? DISK_IDS_SHIFTED
+								      : DISK_IDS_PLAIN;
+	json_object *di;
+	if (json_object_object_get_ex(o, "disk_ids", &di) && !json_object_is_type(di, json_type_null)) {
+		if ((r = get_str(o, "disk_ids", buf, sizeof(buf), 0, e)) < 0)
+			return r;
+		if (!strcmp(buf, "plain"))
+			c->disk_ids = DISK_IDS_PLAIN;
+		else if (!strcmp(buf, "shifted") && c->type == GUEST_CT)
+			c->disk_ids = DISK_IDS_SHIFTED;
+		else
+			return err_set(e, EINVAL, "\"disk_ids\" must be \"plain\" (or \"shifted\" for a container)");
+	}
 	json_object *vm;
 	if (c->type == GUEST_VM && json_object_object_get_ex(o, "vm", &vm) &&
 	    !json_object_is_type(vm, json_type_null)) {
@@ -228,29 +251,11 @@ int config_from_json(const char *text, size_t len, struct guest_config *c, struc
 	config_init(c);
 	if (len > (1 << 20))
 		return err_set(e, EFBIG, "config is larger than 1 MiB");
-	json_tokener *tok = json_tokener_new_ex(16);
-	if (!tok)
-		return err_set(e, ENOMEM, "out of memory");
-	json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (!o || jerr != json_tokener_success) {
-		const char *why = jerr == json_tokener_continue ? "truncated JSON"
-								 : json_tokener_error_desc(jerr);
-		json_object_put(o);
-		json_tokener_free(tok);
-		return err_set(e, EINVAL, "not valid JSON: %s", why);
-	}
-	/* json-c stops after the first value: anything but white space after
-	 * it means the file is damaged (or two configs were concatenated) */
-	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-		if (!strchr(" \t\r\n", text[i]) || !text[i]) {
-			json_object_put(o);
-			json_tokener_free(tok);
-			return err_set(e, EINVAL, "not valid JSON: data after the object at byte %zu", i);
-		}
-	}
-	json_tokener_free(tok);
-	int r = parse_obj(o, c, e);
+	json_object *o;
+	int r = json_parse_strict(text, len, 16, &o, e);
+	if (r < 0)
+		return r;
+	r = parse_obj(o, c, e);
 	json_object_put(o);
 	return r;
 }

@@ -24,6 +24,13 @@ enum init_kind { INIT_OTHER = 0, INIT_BUSYBOX, INIT_SYSTEMD };
 
 #define IDRANGE_SIZE 65536u
 
+/* How disk.img stores owners. Plain: as in the template (root is 0), the
+ * layout a VM boots, seen by a container through an idmapped mount.
+ * Shifted: id_base+N on disk, the container layout of berth before VM
+ * switching (and of kernels without idmapped ext4 mounts); such an image
+ * cannot boot as a VM. */
+enum disk_ids { DISK_IDS_PLAIN = 0, DISK_IDS_SHIFTED = 1 };
+
 struct guest_config {
 	char name[64];
 	enum guest_type type;
@@ -36,6 +43,8 @@ struct guest_config {
 	int ephemeral;        /* created by `berth run`; destroyed when it ends */
 	int onboot;
 	int64_t created;      /* unix seconds */
+	enum disk_ids disk_ids; /* owners in disk.img; JSON "disk_ids" ("plain" when absent,
+				 * but "shifted" for an old container with a disk) */
 	struct vm_settings {  /* type vm only */
 		char kernel[256];     /* bzImage or vmlinux; "" = the host's newest cloud kernel */
 		char cmdline[512];    /* appended to the kernel command line berth builds */
@@ -58,5 +67,6 @@ int config_from_json(const char *text, size_t len, struct guest_config *c, struc
 
 const char *guest_type_name(enum guest_type t);
 const char *init_kind_name(enum init_kind k);
+const char *disk_ids_name(enum disk_ids d);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* The kernel's dev_valid_name rules (1-15 bytes, not "." or "..", no '/',
@@ -125,6 +126,29 @@ int tap_open(const char *name, int *out, struct err *e)
 		return err_sys(e, saved, "tap %s: TUNSETVNETHDRSZ %d", name, hdr);
 	}
 	*out = fd;
+	return 0;
+}
+
+int tap_link_up(const char *name, struct err *e)
+{
+	int r = tap_name_check(name, e);
+	if (r < 0)
+		return r;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return err_sys(e, errno, "tap %s: socket for SIOCSIFFLAGS", name);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	int saved = errno;
+	close(s);
+	if (r < 0)
+		return err_sys(e, saved, "tap %s: bring the link up", name);
 	return 0;
 }
 

@@ -29,6 +29,10 @@ int tap_spec_parse(const char *spec, char name[IFNAMSIZ], uint8_t mac[6], struct
  * when it does not exist. */
 int tap_open(const char *name, int *fd, struct err *e);
 
+/* Bring the host side of tap `name` up (IFF_UP; no address): a guest's tap
+ * passes frames as soon as the VMM runs. Needs CAP_NET_ADMIN. */
+int tap_link_up(const char *name, struct err *e);
+
 /* tap_spec_parse + tap_open into a new struct tap. */
 int tap_open_spec(const char *spec, struct tap **out, struct err *e);
 

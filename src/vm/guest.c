@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -21,7 +23,9 @@
 #include "ct/control.h"
 #include "lib/fsutil.h"
 #include "lib/size.h"
+#include "net/tap.h"
 #include "tpl/initramfs.h"
+#include "vm/console_hub.h"
 #include "vm/sandbox.h"
 #include "vm/vmm.h"
 
@@ -33,6 +37,21 @@
 void vm_vsock_path(const struct store *s, const char *name, char *buf, size_t len)
 {
 	store_run_path(s, name, "vsock.sock", buf, len);
+}
+
+void vm_guest_mac(const struct guest_config *c, char *out, size_t len)
+{
+	if (c->vm.mac[0]) {
+		snprintf(out, len, "%s", c->vm.mac);
+		return;
+	}
+	snprintf(out, len, "52:54:00:%02x:%02x:%02x", (c->id_base >> 24) & 0xff,
+		 (c->id_base >> 16) & 0xff, (c->id_base >> 8) & 0xff);
+}
+
+void vm_guest_tap(const struct guest_config *c, char *out, size_t len)
+{
+	snprintf(out, len, "bt%u", (unsigned)c->id_base);
 }
 
 /* Release from a name vmlinu[xz]-<release>; 0 or -1. */
@@ -153,6 +172,30 @@ int vm_config_check(struct guest_config *c, struct err *e)
 /* $BERTH_ROOT/cache/initramfs-<release>-<hash>.cpio, built when missing;
  * the hash (FNV-1a of the berth binary's size and mtime) changes with
  * every new berth, whose copy is the initramfs's /init. */
+/* Remove the cached initramfs images of this kernel release that older
+ * berth binaries built (a guest running one keeps its open file). */
+static void initramfs_prune(const char *dir, const char *release, const char *keep)
+{
+	char prefix[192];
+	snprintf(prefix, sizeof(prefix), "initramfs-%s-", release);
+	const char *keep_base = strrchr(keep, '/') ? strrchr(keep, '/') + 1 : keep;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (strncmp(de->d_name, prefix, strlen(prefix)) || n < 5 ||
+		    strcmp(de->d_name + n - 5, ".cpio") || !strcmp(de->d_name, keep_base))
+			continue;
+		/* the hash is the rest: 16 hex digits, so no other release matches */
+		if (n - strlen(prefix) - 5 != 16)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int initramfs_cached(const struct store *s, const char *release, char *out, size_t len,
 			    struct err *e)
 {
@@ -175,7 +218,10 @@ static int initramfs_cached(const struct store *s, const char *release, char *ou
 		return err_set(e, ENAMETOOLONG, "initramfs path in %s is too long", dir);
 	if (path_exists(out))
 		return 0;
-	return initramfs_build(release, "/proc/self/exe", out, e);
+	r = initramfs_build(release, "/proc/self/exe", out, e);
+	if (r == 0)
+		initramfs_prune(dir, release, out);
+	return r;
 }
 
 /* Create and lock $BERTH_RUN/<name>; returns the locked fd. */
@@ -198,7 +244,7 @@ static int rundir_take(const struct store *s, const char *name, struct err *e)
 
 static void rundir_release(const struct store *s, const char *name, int fd)
 {
-	static const char *const leaves[] = { "control.sock", "vsock.sock", "pid", NULL };
+	static const char *const leaves[] = { "control.sock", "vsock.sock", "console.sock", "pid", NULL };
 	char p[PATH_MAX];
 	for (const char *const *l = leaves; *l; l++) {
 		store_run_path(s, name, *l, p, sizeof(p));
@@ -251,18 +297,21 @@ static void vmm_signals(sigset_t *set)
 
 /* The VMM, in a child sandboxed to the guest's label (sandbox.h) while the
  * monitor stays privileged to clean up and record the exit: the child dies
- * with the monitor, the monitor passes the stop signals on to it. Returns
- * what vmm_run returned (-1: it failed; its message is in console.log). */
+ * with the monitor, the monitor passes the stop signals on to it and keeps
+ * its console (console_hub.h). Returns what vmm_run returned (-1: it
+ * failed; its message is in console.log). */
 static int vmm_child(struct vmm_config *vc, const struct vmm_image *img,
-		     const struct guest_config *c, const char *rundir, int lock)
+		     const struct guest_config *c, const char *rundir, int lock,
+		     struct console_hub *hub)
 {
 	sigset_t stop, wait_for, old;
 	vmm_signals(&stop);
 	wait_for = stop;
 	sigaddset(&wait_for, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &wait_for, &old);
+	int sfd = signalfd(-1, &wait_for, SFD_CLOEXEC | SFD_NONBLOCK);
 	pid_t monitor = getpid();
-	pid_t pid = fork();
+	pid_t pid = sfd < 0 ? -1 : fork();
 	if (pid < 0) {
 		mlog("fork the VMM", strerror(errno));
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -274,6 +323,8 @@ static int vmm_child(struct vmm_config *vc, const struct vmm_image *img,
 		if (getppid() != monitor)
 			_exit(255);
 		close(lock);   /* the monitor's: its death frees the guest at once */
+		close(sfd);
+		console_hub_child(hub);
 		struct vmm_sandbox sb = { .uid = c->id_base, .gid = c->id_base,
 					  .sock_dirs = { rundir } };
 		vc->sandbox = c->id_base ? &sb : NULL;
@@ -287,16 +338,23 @@ static int vmm_child(struct vmm_config *vc, const struct vmm_image *img,
 			mlog("VM ended", st.why);
 		_exit(r < 0 ? 255 : r & 0xff);
 	}
+	console_hub_parent(hub);
 	int status = 0;
 	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&wait_for, &si);
-		if (sig > 0 && sig != SIGCHLD)
-			kill(pid, sig);
+		struct pollfd p[1 + CONSOLE_HUB_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
+		console_hub_pollfds(hub, p + 1);
+		if (poll(p, 1 + CONSOLE_HUB_POLLFDS, -1) < 0 && errno != EINTR)
+			break;
+		console_hub_service(hub, p + 1);
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			if (si.ssi_signo != SIGCHLD)
+				kill(pid, (int)si.ssi_signo);
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid || (w < 0 && errno == ECHILD))
 			break;
 	}
+	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
@@ -336,6 +394,10 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 {
 	struct err e = { 0 };
 	char cmdline[1024], disk[PATH_MAX], control[PATH_MAX], vsock[PATH_MAX], p[PATH_MAX];
+	char tap[IFNAMSIZ], mac[18], net[IFNAMSIZ + 32];
+	vm_guest_tap(c, tap, sizeof(tap));
+	vm_guest_mac(c, mac, sizeof(mac));
+	snprintf(net, sizeof(net), "%s,mac=%s", tap, mac);
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", VM_GUEST_CMDLINE, c->vm.cmdline[0] ? " " : "",
 		 c->vm.cmdline);
 	store_guest_path(s, c->name, "disk.img", disk, sizeof(disk));
@@ -346,6 +408,7 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 		.memory = c->lim.memory, .cpus = (unsigned)(c->lim.cpus / 1000),
 		.console = VMM_CONSOLE_SERIAL, .disks = { disk }, .ndisks = 1,
 		.control = control, .vsock_uds = vsock, .vsock_cid = VM_GUEST_CID,
+		.net = net,   /* the monitor (root) makes the tap; its fd lives in img */
 	};
 	struct vmm_image img;
 	memset(&img, 0, sizeof(img));
@@ -353,7 +416,15 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 	int lock = rundir_take(s, c->name, &e);
 	int r = lock < 0 ? lock : vmm_prepare(&vc, &img, &e);
 	if (r == 0)
+		r = tap_link_up(tap, &e);
+	if (r == 0)
 		r = label_files(s, c, &e);
+	struct console_hub hub;
+	char hub_sock[PATH_MAX], log[PATH_MAX], log_old[PATH_MAX];
+	store_run_path(s, c->name, "console.sock", hub_sock, sizeof(hub_sock));
+	store_guest_path(s, c->name, "console.log", log, sizeof(log));
+	store_guest_path(s, c->name, "console.log.1", log_old, sizeof(log_old));
+	int hub_open = r == 0 && (r = console_hub_open(&hub, hub_sock, log, log_old, &e)) == 0;
 	long long started = (long long)time(NULL);
 	if (r == 0) {
 		char text[64];
@@ -363,6 +434,8 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 	}
 	if (r < 0) {
 		mlog("start failed", e.msg);
+		if (hub_open)
+			console_hub_close(&hub);
 		if (lock >= 0)
 			rundir_release(s, c->name, lock);
 		vmm_image_free(&img);
@@ -375,7 +448,8 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 	close(REPORT_FD);
 	mlog("VMM starting", NULL);
 	store_run_path(s, c->name, NULL, p, sizeof(p));
-	r = vmm_child(&vc, &img, c, p, lock);
+	r = vmm_child(&vc, &img, c, p, lock, &hub);
+	console_hub_close(&hub);
 	vmm_image_free(&img);
 	struct guest_exit x;
 	exit_record(r, &x);

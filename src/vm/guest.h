@@ -6,7 +6,9 @@
  *   $BERTH_ROOT/guests/<name>/disk.img      root disk (ext4, ids not shifted)
  *   $BERTH_ROOT/guests/<name>/console.log   serial console + monitor log
  *   $BERTH_ROOT/cache/initramfs-<release>-<berth hash>.cpio
- *   $BERTH_RUN/<name>/control.sock, vsock.sock, pid */
+ *   $BERTH_RUN/<name>/control.sock, vsock.sock, pid
+ *   tap bt<label>: the guest's virtio-net, made by the monitor at start, gone
+ *   with the monitor and the VMM (not persistent) */
 #ifndef BERTH_VM_GUEST_H
 #define BERTH_VM_GUEST_H
 
@@ -39,6 +41,15 @@ void vm_wait_gone(const struct store *s, const char *name, int timeout_ms);
 
 /* Clean up after a VM monitor that died without doing so (kill -9). */
 int vm_cleanup_stale(const struct store *s, const struct guest_config *c, struct err *e);
+
+/* The guest's virtio-net MAC: its config's vm.mac, else the default
+ * 52:54:00 followed by bits 8..31 of its label (id_base), unique among the
+ * host's guests since labels are (idrange.h). out: 18 bytes. */
+void vm_guest_mac(const struct guest_config *c, char *out, size_t len);
+
+/* The name of the guest's tap: "bt<label>" (at most 12 characters, unique
+ * host-wide like the label; guest names are too long for IFNAMSIZ). */
+void vm_guest_tap(const struct guest_config *c, char *out, size_t len);
 
 /* The path of the VM's vsock unix socket. */
 void vm_vsock_path(const struct store *s, const char *name, char *buf, size_t len);

@@ -61,7 +61,7 @@ static const char *const sc_sock[] = {
 
 /* Making the unix sockets of each boot (vsock re-binds its socket). */
 static const char *const sc_sock_make[] = {
-	"bind", "listen", "connect", "unlink", "unlinkat", "lstat", "statx", "chmod",
+	"bind", "listen", "unlink", "unlinkat", "lstat", "statx", "chmod",
 	"fchmodat", "umask",
 };
 
@@ -120,6 +120,9 @@ static int add_arg_rules(scmp_filter_ctx ctx, unsigned g)
 	/* paths: Landlock refuses them anyway; say so without killing */
 	if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	/* the VMM only serves sockets: no connecting out, even to a socket
+	 * its label could reach by file modes (Landlock does not cover it) */
+	if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	/* KVM's ioctls (type 0xAE) and the terminal's ('T') */
 	if (r == 0 && (g & G_KVM))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -222,6 +225,11 @@ static int drop_identity(const struct vmm_sandbox *sb, struct err *e)
 		return err_sys(e, errno, "sandbox: clear ambient capabilities");
 	if (setgroups(0, NULL) < 0)
 		return err_sys(e, errno, "sandbox: setgroups");
+	/* a uid change clears the parent-death signal (prctl(2)): keep it,
+	 * or a guest's VMM outlives its killed monitor, tap and all */
+	int pdeath = 0;
+	pid_t parent = getppid();
+	prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
 	if (setresgid(sb->gid, sb->gid, sb->gid) < 0)
 		return err_sys(e, errno, "sandbox: setresgid %u", (unsigned)sb->gid);
 	if (setresuid(sb->uid, sb->uid, sb->uid) < 0)
@@ -234,6 +242,8 @@ static int drop_identity(const struct vmm_sandbox *sb, struct err *e)
 	if (setresuid(0, 0, 0) == 0)
 		return err_set(e, EPERM, "sandbox: root could be regained after the drop");
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* no ptrace by other guests' VMMs */
+	if (pdeath && (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) < 0 || getppid() != parent))
+		return err_set(e, ESRCH, "sandbox: the parent process ended during the drop");
 	return 0;
 }
 

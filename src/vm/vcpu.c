@@ -244,7 +244,7 @@ static void *vcpu_thread(void *arg)
 					strerror(errno));
 			break;
 		}
-		v->exits++;
+		__atomic_add_fetch(&v->exits, 1, __ATOMIC_RELAXED);   /* read by stats */
 		vcpu_handle_exit(v);
 	}
 	return NULL;

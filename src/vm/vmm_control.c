@@ -17,6 +17,7 @@
 #include "vm/dev/acpi_pm.h"
 #include "vm/vm.h"
 #include "vm/sandbox.h"
+#include "vm/vm_stats.h"
 
 static void say(int fd, const char *line)
 {
@@ -76,6 +77,9 @@ static void handle_request(struct vmm_control *c, unsigned i, char *req)
 			 "\"memory_bytes\":%llu,\"power_button_armed\":%s}",
 			 (int)getpid(), c->boots, c->vcpus, (unsigned long long)c->memory,
 			 armed ? "true" : "false");
+		say(fd, out);
+	} else if (!strcmp(req, "stats")) {
+		vm_stats_reply(c->vm, c->boots, c->vcpus, c->memory, out, sizeof(out));
 		say(fd, out);
 	} else if (!strcmp(req, "shutdown")) {
 		press_button(c);

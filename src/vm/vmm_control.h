@@ -6,6 +6,7 @@
  * Requests (one line each; answers are one line):
  *   "status"        -> {"state":"running","pid":N,"boots":N,"vcpus":N,
  *                       "memory_bytes":N,"power_button_armed":B}
+ *   "stats"         -> one JSON line of counters (vm/vm_stats.h)
  *   "shutdown"      -> "ok" once the power button is pressed
  *   "stop SECONDS"  -> presses the button; "ok" once the VMM has ended
  *                      (killed when the guest is not off after SECONDS)

@@ -2,7 +2,7 @@
 bats_require_minimum_version 1.5.0
 # Every test gets its own BERTH_ROOT, BERTH_RUN and cgroup parent.
 
-BERTH="$BATS_TEST_DIRNAME/../../build/berth"
+BERTH="${BERTH_BIN:-$BATS_TEST_DIRNAME/../../build/berth}"   # BERTH_BIN: test another build
 PROBE="$BATS_TEST_DIRNAME/../../build/probe"
 
 berth() { "$BERTH" "$@"; }

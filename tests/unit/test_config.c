@@ -30,6 +30,8 @@ static void assert_config_equal(const struct guest_config *a, const struct guest
 	assert_int_equal(a->ephemeral, b->ephemeral);
 	assert_int_equal(a->onboot, b->onboot);
 	assert_int_equal(a->created, b->created);
+	if (a->lim.disk != LIMIT_NONE)
+		assert_int_equal(a->disk_ids, b->disk_ids);
 	if (a->type == GUEST_VM) {
 		assert_string_equal(a->vm.kernel, b->vm.kernel);
 		assert_string_equal(a->vm.cmdline, b->vm.cmdline);
@@ -207,6 +209,59 @@ static void test_vm_settings(void **state)
 	assert_int_equal(config_from_json(t, strlen(t), &c, &e), 0);
 	assert_string_equal(c.vm.kernel, "");
 	free(t);
+}
+
+/* disk_ids: written with a disk, both spellings read back; absent means
+ * "shifted" only for a container with a disk (configs of older berths). */
+static void test_disk_ids(void **state)
+{
+	struct guest_config c;
+	full_config(&c);
+	c.type = GUEST_CT;
+	c.lim.disk = 64ull << 20;
+	c.disk_ids = DISK_IDS_SHIFTED;
+	char *text = roundtrip(&c);
+	assert_non_null(strstr(text, "\"disk_ids\":\"shifted\""));
+	free(text);
+	c.disk_ids = DISK_IDS_PLAIN;
+	text = roundtrip(&c);
+	assert_non_null(strstr(text, "\"disk_ids\":\"plain\""));
+	free(text);
+	c.lim.disk = LIMIT_NONE;
+	text = roundtrip(&c);
+	assert_null(strstr(text, "disk_ids"));
+	free(text);
+
+	struct err e = {0};
+	struct guest_config d;
+	char *t = make(NULL, NULL, "{\"disk\": 67108864}", NULL, NULL);
+	assert_int_equal(config_from_json(t, strlen(t), &d, &e), 0);
+	assert_int_equal(d.disk_ids, DISK_IDS_SHIFTED);
+	free(t);
+	t = make(NULL, "\"vm\"", "{\"disk\": 67108864}", NULL, NULL);
+	assert_int_equal(config_from_json(t, strlen(t), &d, &e), 0);
+	assert_int_equal(d.disk_ids, DISK_IDS_PLAIN);
+	free(t);
+	t = make(NULL, NULL, "{\"disk\": 67108864}", NULL, ", \"disk_ids\": \"plain\"");
+	assert_int_equal(config_from_json(t, strlen(t), &d, &e), 0);
+	assert_int_equal(d.disk_ids, DISK_IDS_PLAIN);
+	free(t);
+	t = make(NULL, NULL, NULL, NULL, ", \"disk_ids\": null");
+	assert_int_equal(config_from_json(t, strlen(t), &d, &e), 0);
+	assert_int_equal(d.disk_ids, DISK_IDS_PLAIN);
+	free(t);
+
+	/* hostile: wrong type, unknown or too long words, shifted for a VM */
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": 1"), "disk_ids number");
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": [\"plain\"]"), "disk_ids array");
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": \"Plain\""), "disk_ids case");
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": \"\""), "disk_ids empty");
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": \"plain\\u0000x\""),
+		      "disk_ids NUL");
+	expect_reject(make(NULL, NULL, NULL, NULL, ", \"disk_ids\": \"shiftedshiftedshifted\""),
+		      "disk_ids too long");
+	expect_reject(make(NULL, "\"vm\"", NULL, NULL, ", \"disk_ids\": \"shifted\""),
+		      "shifted VM disk");
 }
 
 static void test_base_is_valid(void **state)
@@ -459,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vm_settings),
+		cmocka_unit_test(test_disk_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

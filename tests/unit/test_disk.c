@@ -14,11 +14,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ct/disk.h"
+#include "ct/overlay.h"
 #include "lib/fsutil.h"
 
 #define MiB (1024ull * 1024)
@@ -279,11 +281,89 @@ static void test_create_failures_leave_nothing(void **state)
 	unlink(bad);
 }
 
+/* A plain image (owners as a VM sees them) mounted through an idmapped
+ * mount shows them shifted, as a container sees its files; the loop device
+ * goes with the unmount, also when the mount fails. */
+static void test_idmapped_mount(void **state)
+{
+	(void)state;
+	struct err e = { 0 };
+	struct stat st;
+	char plain[192], path[256], dev[32];
+	if (geteuid() != 0)
+		skip();
+	snprintf(plain, sizeof(plain), "%s/plain", tmp);
+	snprintf(path, sizeof(path), "%s/file", plain);
+	assert_int_equal(mkdir(plain, 0755), 0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchown(fd, 5, 6), 0);
+	close(fd);
+	unlink(img);
+	if (disk_create(img, 32 * MiB, plain, &e) < 0)
+		fail_msg("disk_create: %s", e.msg);
+	int ns = overlay_userns(SHIFT, &e);
+	if (ns < 0)
+		fail_msg("overlay_userns: %s", e.msg);
+	if (disk_mount_ns(img, mnt, ns, &e) < 0) {
+		close(ns);
+		if (!disk_idmap_supported())
+			skip();
+		fail_msg("disk_mount_ns: %s", e.msg);
+	}
+	mounted = 1;
+	snprintf(path, sizeof(path), "%s/file", mnt);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, SHIFT + 5);
+	assert_int_equal(st.st_gid, SHIFT + 6);
+	assert_int_equal(stat(mnt, &st), 0);
+	assert_int_equal(st.st_uid, SHIFT);
+	/* a file made through the mount by the guest's root is 0 on disk */
+	snprintf(path, sizeof(path), "%s/new", mnt);
+	int dfd = open(mnt, O_RDONLY | O_DIRECTORY);   /* tmp is 0700: open before */
+	assert_true(dfd >= 0);
+	setfsgid(SHIFT);
+	setfsuid(SHIFT);   /* host root itself has no id on this mount */
+	fd = openat(dfd, "new", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	setfsuid(0);
+	setfsgid(0);
+	close(dfd);
+	assert_true(fd >= 0);
+	close(fd);
+	loop_of(img, dev, sizeof(dev));
+	assert_true(dev[0]);
+	umount_and_check_loop_freed();
+	mount_img();   /* not idmapped: the ids on disk */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	snprintf(path, sizeof(path), "%s/file", mnt);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 5);
+	umount_and_check_loop_freed();
+
+	/* not ext4: the idmapped mount fails and frees its loop device */
+	char bad[192];
+	snprintf(bad, sizeof(bad), "%s/bad2.img", tmp);
+	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 * MiB), 0);
+	close(fd);
+	e = (struct err){ 0 };
+	assert_true(disk_mount_ns(bad, mnt, ns, &e) < 0);
+	assert_non_null(strstr(e.msg, "mount disk image"));
+	loop_of(bad, dev, sizeof(dev));
+	assert_string_equal(dev, "");
+	unlink(bad);
+	close(ns);
+	unlink(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_mount_grow),
 		cmocka_unit_test(test_create_failures_leave_nothing),
+		cmocka_unit_test(test_idmapped_mount),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -92,7 +92,9 @@ no_runtime() {
 	[[ "$output" == *"not running"* ]]
 	run berth stop idle
 	[ "$status" -eq 3 ]
-	run berth set idle --memory 1G
+	berth set idle --memory 1G
+	[ "$(field idle "['limits']['memory_bytes']")" -eq $((1 << 30)) ]
+	run berth set idle --pids 10
 	[ "$status" -eq 2 ]
 	berth destroy idle
 	[ ! -e "$BERTH_ROOT/guests/idle" ]
@@ -104,7 +106,13 @@ no_runtime() {
 	need_kvm
 	need_template
 	berth create vm1 --type vm --template busybox --memory 256M --disk 128M
+	# an initramfs an older berth built for this kernel: replaced, not kept
+	mkdir -p "$BERTH_ROOT/cache"
+	old_cpio=$BERTH_ROOT/cache/initramfs-$(cloud_kver)-0123456789abcdef.cpio
+	: >"$old_cpio"
 	berth start vm1
+	[ ! -e "$old_cpio" ]
+	[ "$(ls "$BERTH_ROOT"/cache/initramfs-"$(cloud_kver)"-*.cpio | wc -l)" -eq 1 ]
 	[ "$(field vm1 "['state']")" = running ]
 	pid=$(field vm1 "['pid']")
 	[ -d "/proc/$pid" ]

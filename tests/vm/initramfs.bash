@@ -2,7 +2,7 @@
 # find a stock kernel, skip where KVM cannot run it, and build small busybox
 # initramfs images with the virtio modules of that kernel.
 
-BERTH="$BATS_TEST_DIRNAME/../../build/berth"
+BERTH="${BERTH_BIN:-$BATS_TEST_DIRNAME/../../build/berth}"   # BERTH_BIN: test another build
 BOOT_TIMEOUT=${BERTH_VMM_BOOT_TIMEOUT:-300}
 # load order: each after what it depends on (modinfo -F depends)
 MODULES="virtio_ring virtio virtio_mmio virtio-rng virtio_console virtio_blk"
@@ -101,6 +101,10 @@ guest_store_teardown() {
 	local g
 	for g in $(ls "$BERTH_ROOT/guests" 2>/dev/null); do
 		"$BERTH" destroy --force "$g" >/dev/null 2>&1 || true
+	done
+	# the containers' parent cgroup (a VM guest makes none)
+	for d in /sys/fs/cgroup/*/"$BERTH_CGROUP_PARENT" /sys/fs/cgroup/"$BERTH_CGROUP_PARENT"; do
+		[ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true
 	done
 	rm -rf "$TEST_TMP"
 }

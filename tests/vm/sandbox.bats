@@ -104,6 +104,26 @@ status_of() {
 	[ -d "/proc/$other" ]
 }
 
+@test "vm: the sandbox refuses connecting even to a socket anyone may use" {
+	need_template
+	sock=$TEST_TMP/open.sock
+	python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(4)
+time.sleep(30)' "$sock" &
+	listener=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# reachable by anyone outside the sandbox (uid 65534 here) ...
+	run setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 -c \
+		'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock"
+	[ "$status" -eq 0 ]
+	# ... but not from inside it
+	run berth sandbox-probe --uid 65534 connect:"$sock"
+	kill "$listener"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *ALLOWED* ]]
+}
+
 @test "vm: the sandboxed VMM reboots in place, then stops and is cleaned up" {
 	need_kvm
 	[ -e "$BERTH_RUN/sb1/control.sock" ] || skip "the boot test did not start sb1"

@@ -243,7 +243,7 @@ static uint8_t blk_read(struct blk_disk *d, const struct virtq_chain *c, uint64_
 		return VIRTIO_BLK_S_IOERR;
 	int n = blk_iov(c, c->nread, c->nseg, 0, len, iov);
 	int r = blk_io(d->fd, 0, iov, n, sector * BLK_SECTOR, done);
-	d->read_bytes += *done;
+	__atomic_add_fetch(&d->read_bytes, *done, __ATOMIC_RELAXED);   /* read by stats */
 	return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
@@ -259,7 +259,7 @@ static uint8_t blk_write(struct blk_disk *d, const struct virtq_chain *c, uint64
 		return VIRTIO_BLK_S_IOERR;
 	int n = blk_iov(c, 0, c->nread, VIRTIO_BLK_HDR_LEN, len, iov);
 	int r = blk_io(d->fd, 1, iov, n, sector * BLK_SECTOR, &done);
-	d->write_bytes += done;
+	__atomic_add_fetch(&d->write_bytes, done, __ATOMIC_RELAXED);
 	return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 

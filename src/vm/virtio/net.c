@@ -57,6 +57,7 @@ struct virtio_net {
 	unsigned log_budget;
 	int have_rx;                 /* rx holds a receive chain not yet filled */
 	struct virtq_chain rx;
+	uint64_t rx_bytes, tx_bytes; /* frames delivered/sent, headers excluded (stats) */
 };
 
 /* One line on stderr about the guest or the tap, at most NET_LOG_LINES. */
@@ -121,6 +122,8 @@ static void net_tx_frame(struct virtio_net *n, const struct virtq_chain *c)
 	 * as on a wire */
 	if (w < 0 && errno != EIO && errno != EAGAIN && errno != EWOULDBLOCK)
 		net_log(n, "write to the tap: %s; frame dropped", strerror(errno));
+	if (w > NET_HDR_LEN)
+		__atomic_add_fetch(&n->tx_bytes, (uint64_t)(w - NET_HDR_LEN), __ATOMIC_RELAXED);
 }
 
 /* 5.1.6.2: send what the driver queued; at most a queue's worth now. */
@@ -219,6 +222,7 @@ static int net_rx_frame(struct virtio_net *n)
 		return 1;
 	}
 	virtq_chain_write(c, 0, rx_hdr, NET_HDR_LEN);
+	__atomic_add_fetch(&n->rx_bytes, (uint64_t)(got - NET_HDR_LEN), __ATOMIC_RELAXED);
 	net_rx_return(n, (uint32_t)got);
 	return 1;
 }
@@ -321,6 +325,12 @@ int virtio_net_attach(struct vm *vm, struct evloop *loop, int fd, const uint8_t 
 	__atomic_store_n(&n->dev, d, __ATOMIC_RELEASE);
 	*out = n;
 	return 0;
+}
+
+void virtio_net_bytes(const struct virtio_net *n, uint64_t *rx, uint64_t *tx)
+{
+	*rx = __atomic_load_n(&n->rx_bytes, __ATOMIC_RELAXED);
+	*tx = __atomic_load_n(&n->tx_bytes, __ATOMIC_RELAXED);
 }
 
 void virtio_net_free(struct virtio_net *n)

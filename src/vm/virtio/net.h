@@ -33,6 +33,10 @@ extern const struct virtio_dev_ops net_dev_ops;
 int virtio_net_attach(struct vm *vm, struct evloop *loop, int fd, const uint8_t mac[6],
 		      struct virtio_net **out, struct err *e);
 
+/* Frame bytes (virtio header excluded) received from and sent to the fd
+ * since the device was attached; safe from any thread (stats). */
+void virtio_net_bytes(const struct virtio_net *n, uint64_t *rx, uint64_t *tx);
+
 /* Stop watching the fd and free; after the device loop stopped and
  * virtio_mmio_free of the device, before evloop_free. NULL: no-op. */
 void virtio_net_free(struct virtio_net *n);

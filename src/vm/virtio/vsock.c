@@ -583,6 +583,9 @@ static int vsock_listen(struct virtio_vsock *vs, const char *path, struct err *e
 			return err_exit(e, EXIT_USAGE, "vsock socket path %s exists and is not a socket; "
 					"remove it or choose another path", path);
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/* a sandboxed VMM may not connect (EACCES): its socket directory
+		 * is its guest's own, locked by the monitor, so what is there is
+		 * stale */
 		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		if (probe >= 0)
 			close(probe);
