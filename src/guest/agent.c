@@ -186,7 +186,7 @@ static void stdio_fill(void)
 static void power_key(void)
 {
 	struct err e = { 0 };
-	if (!power_init_is_systemd())
+	if (!power_key_is_logind())
 		power_request(&e);
 }
 

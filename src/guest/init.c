@@ -2,10 +2,11 @@
  * (src/tpl/initramfs.c). It is the whole early userspace:
  *   mount /proc /sys /dev (devtmpfs, with devpts at /dev/pts for the agent's ptys),
  *   load /lib/berth/modules (paths in dependency order) with finit_module,
- *   read berth.root= berth.rootfstype= berth.init= berth.ro from /proc/cmdline,
- *   wait up to 10 s for the root device, mount it on /newroot,
- *   move /dev /proc /sys there, free the initramfs, make /newroot the root,
- *   fork the guest agent (this same binary, no exec), exec the guest's init.
+ *   read berth.root= berth.rootfstype= berth.init= berth.ro berth.hostname=
+ *   from /proc/cmdline, wait up to 10 s for the root device, mount it on
+ *   /newroot, move /dev /proc /sys there, free the initramfs, make /newroot
+ *   the root, set the hostname, fork the guest agent (this same binary, no
+ *   exec), exec the guest's init.
  * Being the top of its process tree it prints its own errors: one line on
  * /dev/console, then it powers the VM off; it never hangs. */
 #include "guest/init.h"
@@ -36,6 +37,7 @@ struct boot_args {
 	char root[256];
 	char fstype[32];
 	char init[256];
+	char hostname[65];   /* empty: leave the guest's own */
 	int ro;
 };
 
@@ -135,6 +137,7 @@ static int boot_args_read(struct boot_args *a, struct err *e)
 	snprintf(a->root, sizeof(a->root), "/dev/vda");
 	snprintf(a->fstype, sizeof(a->fstype), "ext4");
 	snprintf(a->init, sizeof(a->init), "/sbin/init");
+	a->hostname[0] = '\0';
 	a->ro = 0;
 	char line[4096];
 	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
@@ -149,6 +152,7 @@ static int boot_args_read(struct boot_args *a, struct err *e)
 		{ "berth.root=", offsetof(struct boot_args, root), sizeof(((struct boot_args *)0)->root) },
 		{ "berth.rootfstype=", offsetof(struct boot_args, fstype), sizeof(((struct boot_args *)0)->fstype) },
 		{ "berth.init=", offsetof(struct boot_args, init), sizeof(((struct boot_args *)0)->init) },
+		{ "berth.hostname=", offsetof(struct boot_args, hostname), sizeof(((struct boot_args *)0)->hostname) },
 	};
 	for (char *p = line; *p;) {
 		p += strspn(p, " \t\n");
@@ -249,6 +253,29 @@ static int switch_root(const struct boot_args *a, struct err *e)
 	return 0;
 }
 
+/* Set the hostname berth.hostname= gave and keep the guest's /etc/hostname
+ * in line with it (as for containers), so an init that reads the file
+ * (systemd) does not undo it. A bad name is reported and ignored. */
+static void hostname_apply(const struct boot_args *a)
+{
+	size_t n = strlen(a->hostname);
+	if (!n)
+		return;
+	if (n > 64 || strspn(a->hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != n) {
+		console_line("berth init: bad berth.hostname=%.64s; hostname left as it is", a->hostname);
+		return;
+	}
+	if (sethostname(a->hostname, n) < 0)
+		console_line("berth init: set hostname %s: %s", a->hostname, strerror(errno));
+	if (a->ro)
+		return;
+	int fd = open("/etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return; /* no such file: the init does not read one */
+	dprintf(fd, "%s\n", a->hostname);
+	close(fd);
+}
+
 /* Fork the guest agent: its own session, stdio on /dev/null; it is this
  * binary already in memory, so nothing is executed. */
 static int agent_start(struct err *e)
@@ -287,6 +314,7 @@ static int init_run(struct boot_args *a, struct err *e)
 		return r;
 	if (access(a->init, X_OK) < 0)
 		return err_sys(e, errno, "cannot run the guest's init %s (berth.init=)", a->init);
+	hostname_apply(a);
 	return agent_start(e);
 }
 

@@ -26,6 +26,55 @@ int power_init_is_systemd(void)
 	return !strcmp(comm, "systemd");
 }
 
+/* 1 if a process whose comm is name runs (a scan of /proc). */
+static int process_running(const char *name)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		char path[64], comm[32];
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strlen(de->d_name) > 10)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		comm[n] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		found = !strcmp(comm, name);
+	}
+	closedir(d);
+	return found;
+}
+
+/* 1 if the directory path has an entry besides . and .. */
+static int dir_has_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int any = 0;
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+int power_key_is_logind(void)
+{
+	/* logind listens only to input devices udev tagged "power-switch" */
+	return power_init_is_systemd() && dir_has_entries("/run/udev/tags/power-switch") &&
+	       process_running("systemd-logind");
+}
+
 int power_request(struct err *e)
 {
 	int systemd = power_init_is_systemd();

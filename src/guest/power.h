@@ -1,5 +1,6 @@
 /* power.h - the guest agent's power duties: ask the guest's init to power
- * off (POWEROFF requests, the ACPI power button for inits without logind). */
+ * off (POWEROFF requests, the ACPI power button where logind does not
+ * handle it). */
 #ifndef BERTH_GUEST_POWER_H
 #define BERTH_GUEST_POWER_H
 
@@ -18,7 +19,13 @@ int powerkey_open(int *fds, int max);
  * -1 when the device is gone (close it). */
 int powerkey_pressed(int fd);
 
-/* 1 if pid 1 is systemd (systemd-logind handles the power key itself). */
+/* 1 if pid 1 is systemd. */
 int power_init_is_systemd(void);
+
+/* 1 if systemd-logind handles the power key (and its HandlePowerKey=
+ * decides): pid 1 is systemd, systemd-logind runs and udev has tagged a
+ * device "power-switch". A minimal systemd guest (no dbus, so no logind;
+ * or no udev) leaves the key to the agent. */
+int power_key_is_logind(void);
 
 #endif

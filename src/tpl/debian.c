@@ -1,5 +1,5 @@
 /* debian.c - the debian template: debootstrap (minbase + systemd) and a few
- * touches so the tree boots as a container. */
+ * touches so the tree boots as a container and as a VM. */
 #include "tpl/template.h"
 
 #include <dirent.h>
@@ -18,7 +18,10 @@
 #include "lib/term.h"
 
 #define DEFAULT_MIRROR "http://deb.debian.org/debian"
-#define INCLUDE "--include=systemd,systemd-sysv,iproute2"
+/* udev: a VM's systemd knows devices only through it (without it units
+ * such as serial-getty@ttyS0 wait 90 s for their .device and fail); in a
+ * container systemd-udevd does not start (read-only /sys) */
+#define INCLUDE "--include=systemd,systemd-sysv,udev,iproute2"
 
 extern char **environ;
 
@@ -307,7 +310,7 @@ static void remove_matching(int rootfd, const char *rel, const char *suffix)
 	closedir(d);
 }
 
-/* Make the fresh tree ready to boot as a container guest. */
+/* Make the fresh tree ready to boot as a guest (container or VM). */
 static int prepare(const char *rootfs, struct err *e)
 {
 	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

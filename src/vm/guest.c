@@ -398,8 +398,8 @@ static void monitor_main(const struct store *s, const struct guest_config *c, co
 	vm_guest_tap(c, tap, sizeof(tap));
 	vm_guest_mac(c, mac, sizeof(mac));
 	snprintf(net, sizeof(net), "%s,mac=%s", tap, mac);
-	snprintf(cmdline, sizeof(cmdline), "%s%s%s", VM_GUEST_CMDLINE, c->vm.cmdline[0] ? " " : "",
-		 c->vm.cmdline);
+	snprintf(cmdline, sizeof(cmdline), "%s berth.hostname=%s%s%s", VM_GUEST_CMDLINE,
+		 c->hostname[0] ? c->hostname : c->name, c->vm.cmdline[0] ? " " : "", c->vm.cmdline);
 	store_guest_path(s, c->name, "disk.img", disk, sizeof(disk));
 	store_run_path(s, c->name, "control.sock", control, sizeof(control));
 	vm_vsock_path(s, c->name, vsock, sizeof(vsock));
