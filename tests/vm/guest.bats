@@ -167,15 +167,23 @@ no_runtime() {
 	[ ! -e "$BERTH_RUN/vm1" ]
 }
 
-@test "vm: kill -9 of the VMM is noticed and cleaned up" {
+@test "vm: kill -9 of a VM's monitor ends its VMM, is cleaned up, and another VM runs on" {
 	need_kvm
 	need_template
 	berth create vm2 --type vm --template busybox --memory 256M --disk 64M
+	berth create vm3 --type vm --template busybox --memory 256M --disk 64M
 	berth start vm2
+	berth start vm3
 	pid=$(field vm2 "['pid']")
+	vmm=$(pgrep -P "$pid")
+	[ -n "$vmm" ]
 	kill -9 "$pid"
-	for _ in $(seq 50); do gone "$pid" && break; sleep 0.1; done
+	for _ in $(seq 50); do gone "$pid" && gone "$vmm" && break; sleep 0.1; done
 	gone "$pid"
+	gone "$vmm"
+	[ "$(berth exec vm3 -- echo alive)" = alive ]
+	berth kill vm3
+	berth destroy vm3
 	[ "$(field vm2 "['state']")" = stopped ]
 	[ "$(field vm2 "['last_exit']['reason']")" = monitor-lost ]
 	no_runtime vm2
