@@ -79,6 +79,10 @@ int guest_create(const struct store *s, struct guest_config *c, struct err *e)
 	int r;
 	if ((r = tpl_load(s, c->template_name, &t, e)) < 0)
 		return r;
+	char rootfs[PATH_MAX];
+	store_template_path(s, c->template_name, "rootfs", rootfs, sizeof(rootfs));
+	if (!c->ephemeral && (r = tpl_init_check(rootfs, c->template_name, e)) < 0)
+		return r;   /* `run` starts its command, not the template's init */
 	if (c->type == GUEST_VM)
 		r = vm_config_check(c, e);
 	else if ((r = cg_host_detect(&h, e)) == 0)

@@ -496,6 +496,19 @@ static int resolve_in_tree(const char *rootfs, const char *path, char *out, size
 	return 0;
 }
 
+int tpl_init_check(const char *rootfs, const char *name, struct err *e)
+{
+	char final[PATH_MAX], host[PATH_MAX];
+	struct stat st;
+	if (resolve_in_tree(rootfs, "/sbin/init", final, sizeof(final)) == 0 &&
+	    (size_t)snprintf(host, sizeof(host), "%s%s", rootfs, final) < sizeof(host) &&
+	    lstat(host, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+		return 0;
+	return err_exit(e, EXIT_USAGE, "template '%s' has no executable /sbin/init, so a guest made from it "
+			"cannot boot; add one to the template (e.g. a link to /bin/busybox) or use "
+			"'berth run' for a single command", name);
+}
+
 enum init_kind tpl_detect_init(const char *rootfs)
 {
 	char final[PATH_MAX];

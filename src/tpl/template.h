@@ -33,6 +33,10 @@ int tpl_remove(const struct store *s, const char *name, struct err *e);
 /* Load template.json; a missing template is an EXIT_USAGE error naming the fix. */
 int tpl_load(const struct store *s, const char *name, struct template_info *t, struct err *e);
 
+/* Can a guest made from this rootfs boot: is /sbin/init (followed inside
+ * the tree) an executable file? EXIT_USAGE error naming the template. */
+int tpl_init_check(const char *rootfs, const char *name, struct err *e);
+
 /* Which init a rootfs has (follows /sbin/init inside the tree, never outside). */
 enum init_kind tpl_detect_init(const char *rootfs);
 

@@ -169,6 +169,18 @@ bad_input() {
 	run berth create "bad3-$t" --type "$t" --template busybox --memory lots
 	[ "$status" -eq 2 ]
 	[ ! -e "$BERTH_ROOT/guests/bad3-$t" ]
+	# a template that cannot boot: no /sbin/init
+	if [ ! -d "$BERTH_ROOT/templates/noinit" ]; then
+		mkdir -p "$TEST_TMP/noinit/bin"
+		cp /bin/busybox "$TEST_TMP/noinit/bin/"
+		tar -C "$TEST_TMP/noinit" -cf "$TEST_TMP/noinit.tar" .
+		berth template import noinit "$TEST_TMP/noinit.tar"
+	fi
+	run berth create "bad4-$t" --type "$t" --template noinit
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no executable /sbin/init"* ]]
+	[ ! -e "$BERTH_ROOT/guests/bad4-$t" ]
 	for verb in stop kill console; do
 		run berth "$verb" "$g"
 		[ "$status" -eq 3 ]
