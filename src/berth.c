@@ -31,6 +31,7 @@ static const struct verb verbs[] = {
 	{ "host", cmd_host, "host [--json] | host set KEY=VALUE... | host get [KEY...] | host reset   (ledger and overcommit policy)" },
 	{ "validate", cmd_validate, "validate NAME           (check a guest against the host and the policy)" },
 	{ "autostart", cmd_autostart, "autostart               (start every --onboot guest, by name)" },
+	{ "compare", cmd_compare, "compare --template T [--memory SIZE] [--cpus N] [--disk SIZE] [--types ct,vm] [--runs N] [--quick] [--json]   (host vs container vs VM, measured)" },
 	{ "template", cmd_template, "template build busybox|debian [--suite S] [NAME] | import NAME FILE | list [--json] | rm NAME" },
 	{ "vmm", cmd_vmm, "vmm --kernel K [--initrd I] [--cmdline S] [--memory SIZE] [--cpus N] [--console serial|virtio] [--disk FILE[,ro]]... [--net TAP[,mac=M]] [--control SOCK] [--vsock SOCK] [--sandbox-uid N] [--no-reboot] [--stats]   (boot a VM in the foreground; console on stdio)" },
 	/* hidden (usage NULL): the VM guest kit, for berth itself and its tests */
@@ -38,6 +39,7 @@ static const struct verb verbs[] = {
 	{ "agent-exec", cmd_agent_exec, NULL },
 	{ "initramfs", cmd_initramfs, NULL },
 	{ "sandbox-probe", cmd_sandbox_probe, NULL },   /* tests/vm/sandbox.bats */
+	{ "workload", cmd_workload, NULL },             /* compare's benchmarks (src/cli/workload.c) */
 };
 
 static void usage(FILE *f)

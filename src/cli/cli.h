@@ -32,6 +32,9 @@ int cmd_autostart(int argc, char **argv, struct err *e);
 /* live usage (stats.c, top.c) */
 int cmd_stats(int argc, char **argv, struct err *e);
 int cmd_top(int argc, char **argv, struct err *e);
+/* host vs container vs VM, measured (compare.c); its hidden benchmarks (workload.c) */
+int cmd_compare(int argc, char **argv, struct err *e);
+int cmd_workload(int argc, char **argv, struct err *e);
 /* hidden verbs of the VM guest kit (src/guest/agent.c, src/cli/vmguest.c) */
 int cmd_agent(int argc, char **argv, struct err *e);
 int cmd_agent_exec(int argc, char **argv, struct err *e);
