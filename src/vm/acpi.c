@@ -174,24 +174,26 @@ static size_t madt_build(uint8_t *t, unsigned ncpus)
 }
 
 /* 5.2.9 FADT (revision 6, 276 bytes): not hardware-reduced, so the PM1a
- * event and control blocks and the PM timer live in I/O space at
- * PORT_ACPI_PM; no SMI command port (the machine is always in ACPI mode);
- * no 8042 (so Linux skips probing it; reset via port 0x64 still works);
- * no VGA; CMOS RTC present. */
+ * event and control blocks live in I/O space at PORT_ACPI_PM; no PM timer
+ * (optional since ACPI 5.0A: the guest has kvm-clock and the TSC, and
+ * Linux would otherwise spend boot time verifying the timer's rate and
+ * keep a clocksource that exits to the VMM on every read); no SMI command
+ * port (the machine is always in ACPI mode); no 8042 (so Linux skips
+ * probing it; reset via port 0x64 still works); no VGA; CMOS RTC present.
+ * The FACS is given once, by its 64-bit address (5.2.9: FIRMWARE_CTRL
+ * must be zero when X_FIRMWARE_CTRL is set). */
 static size_t fadt_build(uint8_t *t, uint64_t facs, uint64_t dsdt)
 {
 	const size_t len = 276;
-	put32(t, 36, (uint32_t)facs);             /* FIRMWARE_CTRL */
+	put32(t, 36, 0);                          /* FIRMWARE_CTRL: see X_FIRMWARE_CTRL */
 	put32(t, 40, (uint32_t)dsdt);             /* DSDT */
 	put8(t, 45, 0);                           /* Preferred_PM_Profile: unspecified */
 	put16(t, 46, IRQ_ACPI_SCI);               /* SCI_INT */
 	put32(t, 48, 0);                          /* SMI_CMD: none, ACPI mode is fixed */
 	put32(t, 56, PORT_ACPI_PM);               /* PM1a_EVT_BLK */
 	put32(t, 64, PORT_ACPI_PM + 4);           /* PM1a_CNT_BLK */
-	put32(t, 76, PORT_ACPI_PM + 8);           /* PM_TMR_BLK */
 	put8(t, 88, 4);                           /* PM1_EVT_LEN */
 	put8(t, 89, 2);                           /* PM1_CNT_LEN */
-	put8(t, 91, 4);                           /* PM_TMR_LEN */
 	put16(t, 96, 101);                        /* P_LVL2_LAT > 100: no C2 */
 	put16(t, 98, 1001);                       /* P_LVL3_LAT > 1000: no C3 */
 	put8(t, 108, 0x32);                       /* CENTURY: CMOS index */
@@ -206,7 +208,6 @@ static size_t fadt_build(uint8_t *t, uint64_t facs, uint64_t dsdt)
 	put64(t, 140, dsdt);                      /* X_DSDT */
 	gas_io(t, 148, 32, 2, PORT_ACPI_PM);      /* X_PM1a_EVT_BLK */
 	gas_io(t, 172, 16, 2, PORT_ACPI_PM + 4);  /* X_PM1a_CNT_BLK */
-	gas_io(t, 208, 32, 3, PORT_ACPI_PM + 8);  /* X_PM_TMR_BLK */
 	memcpy(t + 268, "BERTHVMM", 8);           /* Hypervisor Vendor Identity */
 	sdt_header(t, "FACP", len, 6);
 	sdt_seal(t, len);

@@ -28,6 +28,19 @@ static const struct { int cap; const char *name; } required_caps[] = {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD (virtio interrupts)" },
 };
 
+/* The TSC-deadline timer is emulated by KVM but not in its supported
+ * CPUID (api.rst, KVM_CAP_TSC_DEADLINE_TIMER: userspace sets leaf 1 ECX
+ * bit 24). Without it Linux drives the LAPIC timer in one-shot mode and
+ * calibrates it against the PIT at boot. */
+static void kvm_cpuid_tsc_deadline(struct vm *vm, struct kvm_cpuid2 *c)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= 1u << 24;
+}
+
 /* api.rst 4.46: ask for the supported CPUID leaves, growing the buffer
  * while the kernel answers E2BIG. */
 static int kvm_supported_cpuid(struct vm *vm, struct err *e)
@@ -38,6 +51,7 @@ static int kvm_supported_cpuid(struct vm *vm, struct err *e)
 			return err_sys(e, ENOMEM, "KVM_GET_SUPPORTED_CPUID");
 		c->nent = n;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			kvm_cpuid_tsc_deadline(vm, c);
 			vm->cpuid = c;
 			return 0;
 		}

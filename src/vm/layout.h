@@ -54,7 +54,7 @@
 #define PORT_I8042_DATA  0x60
 #define PORT_I8042_CMD   0x64
 #define PORT_RTC         0x70           /* index 0x70, data 0x71 */
-#define PORT_ACPI_PM     0x600          /* PM1a_EVT 0x600, PM1a_CNT 0x604, PM_TMR 0x608 */
+#define PORT_ACPI_PM     0x600          /* PM1a_EVT 0x600, PM1a_CNT 0x604 */
 #define IRQ_ACPI_SCI     9
 
 #endif

@@ -346,6 +346,10 @@ static void check_acpi(unsigned ncpus, unsigned nvirtio)
 	assert_memory_equal(buf + (get64(fadt, 132) - gpa), "FACS", 4);
 	assert_int_equal(get32(fadt, 56), PORT_ACPI_PM);
 	assert_int_equal(get32(fadt, 64), PORT_ACPI_PM + 4);
+	assert_int_equal(get32(fadt, 76), 0);                     /* no PM timer */
+	assert_int_equal(fadt[91], 0);
+	assert_int_equal(get64(fadt, 208 + 4), 0);
+	assert_int_equal(get32(fadt, 36), 0);                     /* FACS: 64-bit only */
 	assert_int_equal(get16(fadt, 46), IRQ_ACPI_SCI);
 	assert_int_equal(get32(fadt, 112) & (1u << 20), 0);      /* not HW-reduced */
 	/* DSDT: \_S5 with our SLP_TYP, and the virtio devices */

@@ -31,7 +31,7 @@ cloud_kernel() {
 # mkinitramfs DIR INIT-SCRIPT OUT: busybox and INIT as /init, newc cpio
 mkinitramfs() {
 	local d=$1 out=$3
-	mkdir -p "$d/bin" "$d/proc" "$d/dev"
+	mkdir -p "$d/bin" "$d/proc" "$d/dev" "$d/sys"
 	cp /bin/busybox "$d/bin/busybox"
 	for a in sh mount cut cat echo nproc poweroff reboot sleep grep tr; do
 		ln -sf busybox "$d/bin/$a"
@@ -47,7 +47,9 @@ setup_file() {
 		mkinitramfs "$t/poweroff" '#!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc
-echo "'$MARK' cpus=$(nproc) uptime=$(cut -d" " -f1 /proc/uptime) memtotal=$(grep MemTotal /proc/meminfo | tr -s " " | cut -d" " -f2)"
+mount -t sysfs sys /sys
+cs=/sys/devices/system/clocksource/clocksource0
+echo "'$MARK' cpus=$(nproc) uptime=$(cut -d" " -f1 /proc/uptime) memtotal=$(grep MemTotal /proc/meminfo | tr -s " " | cut -d" " -f2) tscdeadline=$(grep -c -w tsc_deadline_timer /proc/cpuinfo) clock=$(cat $cs/current_clocksource) clocks=$(tr " " , <$cs/available_clocksource)"
 poweroff -f
 sleep 30' "$t/poweroff.cpio"
 		mkinitramfs "$t/reboot" '#!/bin/sh
@@ -95,6 +97,11 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 	local kib
 	kib=$(sed -n "s/.*$MARK .*memtotal=\([0-9]*\).*/\1/p" <<<"$output")
 	[ "$kib" -gt $((200 * 1024)) ] && [ "$kib" -le $((256 * 1024)) ]
+	# the machine as Linux sees it: kvm-clock, the TSC-deadline timer (so no
+	# LAPIC timer calibration), no ACPI PM timer, and no ACPI complaints
+	[[ "$output" == *" tscdeadline=1 clock=kvm-clock "* ]]
+	[[ "$output" != *"acpi_pm"* ]]
+	[[ "$output" != *"ACPI Error"* && "$output" != *"ACPI Warning"* && "$output" != *"ACPI BIOS"* ]]
 }
 
 @test "--cpus 2: the guest brings up both vCPUs" {

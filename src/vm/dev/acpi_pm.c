@@ -3,8 +3,9 @@
  *   +4 PM1a_CNT: SCI_EN (bit 0, always 1: no legacy mode), SLP_TYP (bits
  *      10-12), SLP_EN (bit 13, write-only): SLP_EN with the \_S5 type from
  *      the DSDT powers the machine off
- *   +8 PM_TMR: 24-bit free-running counter at 3.579545 MHz
- * The one fixed event is the power button (PWRBTN_STS/PWRBTN_EN, bit 8;
+ * No PM timer (the FADT declares none, see acpi.c): the guest keeps time
+ * with kvm-clock and the TSC.
+ * The one fixed event raised is the power button (PWRBTN_STS/PWRBTN_EN, bit 8;
  * the FADT declares it a fixed feature): acpi_pm_power_button sets its
  * status, and the SCI (level-triggered, IRQ_ACPI_SCI) is held high while
  * an enabled status bit is set, as on real chipsets. No GPEs.
@@ -16,7 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vm/acpi.h"
 #include "vm/bus.h"
@@ -24,11 +24,16 @@
 #include "vm/layout.h"
 #include "vm/vm.h"
 
+#define PM_BLOCK_LEN 6          /* PM1a_EVT (4 bytes), PM1a_CNT (2) */
 #define CNT_SCI_EN  0x0001
 #define CNT_SLP_EN  0x2000
 #define PM1_PWRBTN  0x0100      /* PWRBTN_STS in PM1_STS, PWRBTN_EN in PM1_EN */
-#define PM1_EVENTS  PM1_PWRBTN  /* the fixed events this machine has */
-#define PM_TMR_HZ   3579545ull
+#define PM1_EVENTS  PM1_PWRBTN  /* the fixed events this machine raises */
+/* enable bits that read back as written (4.8.3.1.2): besides the power
+ * button, GBL_EN (bit 5) and RTC_EN (bit 10), which Linux sets and checks
+ * at boot ("Could not enable GlobalLock/RealTimeClock event" otherwise);
+ * nothing here ever raises their status bits */
+#define PM1_EN_RW   (PM1_PWRBTN | 0x0020 | 0x0400)
 
 struct acpi_pm {
 	struct vm *vm;
@@ -49,15 +54,6 @@ static void pm_update_sci(struct acpi_pm *p)
 	}
 }
 
-/* 4.8.3.3: the timer counts at PM_TMR_HZ; 24 bits (no TMR_VAL_EXT). */
-static uint32_t pm_timer(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	unsigned __int128 ns = (unsigned __int128)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return (uint32_t)(ns * PM_TMR_HZ / 1000000000u) & 0xffffff;
-}
-
 /* 4.8.3.2.1: a write with SLP_EN set starts the transition to SLP_TYP. */
 static void pm_write_cnt(struct acpi_pm *p, uint16_t v)
 {
@@ -71,19 +67,16 @@ static void acpi_pm_io(void *dev, uint64_t off, uint8_t *data, unsigned len, int
 {
 	struct acpi_pm *p = dev;
 	pthread_mutex_lock(&p->lock);
-	uint8_t regs[12];
-	uint32_t tmr = pm_timer();
+	uint8_t regs[PM_BLOCK_LEN];
 	memcpy(regs + 0, &p->sts, 2);
 	memcpy(regs + 2, &p->en, 2);
 	memcpy(regs + 4, &p->cnt, 2);
-	memset(regs + 6, 0, 2);
-	memcpy(regs + 8, &tmr, 4);
 	if (!is_write) {
 		memset(data, 0, len);
 		for (unsigned i = 0; i < len && off + i < sizeof(regs); i++)
 			data[i] = regs[off + i];
 	} else {
-		uint8_t w[12] = { 0 };
+		uint8_t w[PM_BLOCK_LEN] = { 0 };
 		int touched_cnt = 0;
 		memcpy(w, regs, sizeof(w));
 		memset(w, 0, 2);                  /* status: only bits written as 1 clear */
@@ -97,7 +90,7 @@ static void acpi_pm_io(void *dev, uint64_t off, uint8_t *data, unsigned len, int
 		memcpy(&en, w + 2, 2);
 		memcpy(&cnt, w + 4, 2);
 		p->sts &= (uint16_t)~clr;
-		p->en = en & PM1_EVENTS;
+		p->en = en & PM1_EN_RW;
 		if (touched_cnt)
 			pm_write_cnt(p, cnt);
 		pm_update_sci(p);
@@ -114,7 +107,7 @@ int acpi_pm_attach(struct vm *vm, struct acpi_pm **out, struct err *e)
 	p->vm = vm;
 	p->cnt = CNT_SCI_EN;
 	*out = p;
-	return bus_add(&vm->pio, PORT_ACPI_PM, 12, acpi_pm_io, p, "acpi-pm", e);
+	return bus_add(&vm->pio, PORT_ACPI_PM, PM_BLOCK_LEN, acpi_pm_io, p, "acpi-pm", e);
 }
 
 void acpi_pm_power_button(struct acpi_pm *p)
