@@ -16,7 +16,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{ "create", cmd_create, "create NAME --template T [--memory SIZE] [--swap SIZE] [--cpus N] [--cpu-weight N] [--pids N] [--disk SIZE] [--hostname H]" },
 	{ "start", cmd_start, "start NAME" },
-	{ "stop", cmd_stop, "stop [--timeout S] NAME" },
+	{ "stop", cmd_stop, "stop [--timeout S] NAME | --all" },
 	{ "kill", cmd_kill, "kill NAME" },
 	{ "restart", cmd_restart, "restart [--timeout S] NAME" },
 	{ "destroy", cmd_destroy, "destroy [--force] NAME" },

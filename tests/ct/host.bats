@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The host ledger and overcommit policy: berth host, host set/get/reset,
 # admission at create/start/set (exit 5), the race of two starts, damaged
-# files, validate, autostart.
+# files, validate, autostart, stop --all.
 load helpers
 
 setup() { common_setup; need_busybox; }
@@ -272,6 +272,28 @@ e5: started" ]
 	[[ "$output" == *"a1: started"* ]]
 	[[ "$output" == *"c3: already running"* ]]
 	[[ "$output" == *"b2: cpus"* ]]
+}
+
+@test "stop --all stops every running guest at once and leaves nothing behind" {
+	berth create a1 --template busybox >/dev/null
+	berth create b2 --template busybox >/dev/null
+	berth create c3 --template busybox >/dev/null
+	berth start a1
+	berth start b2
+	local ba bb
+	ba=$(uid_base a1)
+	bb=$(uid_base b2)
+	run -0 berth stop --all --timeout 20
+	[ "$(sort <<<"$output")" = "a1: stopped
+b2: stopped" ]
+	! running a1 && ! running b2 && ! running c3
+	assert_no_leftovers a1 "$ba"
+	assert_no_leftovers b2 "$bb"
+	run -0 berth stop --all
+	[ "$output" = "no guest is running" ]
+	run -2 berth stop --all a1
+	[[ "$output" == *"give no NAME"* ]]
+	run -2 berth restart --all
 }
 
 @test "VM guests are counted and admitted as vm (no KVM needed to define one)" {
