@@ -35,6 +35,8 @@ int cmd_top(int argc, char **argv, struct err *e);
 /* host vs container vs VM, measured (compare.c); its hidden benchmarks (workload.c) */
 int cmd_compare(int argc, char **argv, struct err *e);
 int cmd_workload(int argc, char **argv, struct err *e);
+/* rename a running VM through its agent (exec.c) */
+int vm_set_live_hostname(const struct store *s, const char *name, const char *host, struct err *e);
 /* hidden verbs of the VM guest kit (src/guest/agent.c, src/cli/vmguest.c) */
 int cmd_agent(int argc, char **argv, struct err *e);
 int cmd_agent_exec(int argc, char **argv, struct err *e);

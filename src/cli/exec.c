@@ -1,12 +1,14 @@
 /* exec.c - verbs that run commands in guests: exec, console, run. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ct/cgroup.h"
@@ -48,6 +50,50 @@ static int vm_exec(const struct store *s, const char *name, char *const argv[], 
 	int r = agent_session(fd, argv, NULL, tty, &code, e);
 	close(fd);
 	return r < 0 ? r : code;
+}
+
+/* Rename a running VM now: its agent writes /proc/sys/kernel/hostname
+ * (berth init writes /etc/hostname from the config at every boot). The
+ * session runs in a child whose stdio is /dev/null; an error comes back
+ * through a pipe. */
+int vm_set_live_hostname(const struct store *s, const char *name, const char *host, struct err *e)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_sys(e, errno, "fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+			_exit(1);
+		char *argv[] = { "/bin/sh", "-c", "printf %s \"$1\" >/proc/sys/kernel/hostname",
+				 "sh", (char *)host, NULL };
+		struct err ce = { 0 };
+		int r = vm_exec(s, name, argv, 0, &ce);
+		if (r < 0)
+			(void)!write(p[1], ce.msg, strlen(ce.msg));
+		else if (r != 0)
+			dprintf(p[1], "the guest's shell exited %d", r);
+		_exit(r != 0);
+	}
+	close(p[1]);
+	char msg[sizeof(e->msg)];
+	ssize_t n = read(p[0], msg, sizeof(msg) - 1);
+	close(p[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	msg[n > 0 ? n : 0] = 0;
+	return err_set(e, EIO, "%s", n > 0 ? msg : "the agent session failed");
 }
 
 /* A signal to `berth run --type vm` ends the VM (its monitor turns

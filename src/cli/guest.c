@@ -348,6 +348,13 @@ static int set_vm(const struct store *s, struct guest_config *c, const struct gu
 	if (r == 0 && later)
 		fprintf(stderr, "berth: VM '%s' is running; the new settings take effect at its next start\n",
 			c->name);
+	if (r == 0 && running && strcmp(c->hostname, old->hostname) != 0) {
+		struct err le = { 0 };
+		const char *host = c->hostname[0] ? c->hostname : c->name;
+		if (vm_set_live_hostname(s, c->name, host, &le) < 0)
+			fprintf(stderr, "berth: VM '%s' keeps its old hostname until its next start: %s\n",
+				c->name, le.msg);
+	}
 	return r;
 }
 

@@ -129,6 +129,14 @@ no_runtime() {
 	[ "$output" = "$(cloud_kver)" ]
 	[ -s "$BERTH_ROOT/guests/vm1/console.log" ]
 	ls "$BERTH_ROOT"/cache/initramfs-"$(cloud_kver)"-*.cpio
+	# set --hostname renames the running VM at once (as for containers)
+	run berth exec vm1 -- hostname
+	[ "$output" = vm1 ]
+	run --separate-stderr berth set vm1 --hostname web-1
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	run berth exec vm1 -- hostname
+	[ "$output" = web-1 ]
+	[ "$(field vm1 "['hostname']")" = web-1 ]
 }
 
 @test "vm: stop leaves no VMM, runtime dir or sockets" {
