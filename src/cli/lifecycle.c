@@ -127,7 +127,7 @@ static int parse_stop_args(int argc, char **argv, const char *usage, const char 
 	return cli_one_name(argc, argv, usage, name, e);
 }
 
-/* One guest's stop under its lock; the exit code a child reports. */
+/* One guest's stop under its lock: `stop NAME`, and each child of `stop --all`. */
 static int stop_locked(const struct store *s, const char *name, int timeout, struct err *e)
 {
 	int lock = store_guest_lock(s, name, e);
@@ -163,7 +163,8 @@ static int stop_all(const struct store *s, int timeout, struct err *e)
 		kids[i] = fork();
 		if (kids[i] == 0) {
 			struct err ce = { 0 };
-			if (stop_locked(s, names[i], timeout, &ce) < 0) {
+			/* stopped meanwhile by someone else: as good as done */
+			if (stop_locked(s, names[i], timeout, &ce) < 0 && ce.exit_code != EXIT_STATE) {
 				fprintf(stderr, "berth stop: %s: %s\n", names[i], ce.msg);
 				_exit(1);
 			}
@@ -177,8 +178,12 @@ static int stop_all(const struct store *s, int timeout, struct err *e)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		int st;
-		if (kids[i] > 0 && (waitpid(kids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)))
+		int st = 0;
+		if (kids[i] <= 0)
+			continue;
+		while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			failed++;
 	}
 	free(kids);
