@@ -52,9 +52,12 @@ cs=/sys/devices/system/clocksource/clocksource0
 echo "'$MARK' cpus=$(nproc) uptime=$(cut -d" " -f1 /proc/uptime) memtotal=$(grep MemTotal /proc/meminfo | tr -s " " | cut -d" " -f2) tscdeadline=$(grep -c -w tsc_deadline_timer /proc/cpuinfo) clock=$(cat $cs/current_clocksource) clocks=$(tr " " , <$cs/available_clocksource)"
 poweroff -f
 sleep 30' "$t/poweroff.cpio"
+		# the pause after the marker keeps the VMM steady while the reboot
+		# test counts its fds (not in the middle of rebuilding the machine)
 		mkinitramfs "$t/reboot" '#!/bin/sh
 export PATH=/bin
 echo "'$MARK' rebooting"
+sleep 2
 reboot -f
 sleep 30' "$t/reboot.cpio"
 	fi
@@ -132,8 +135,9 @@ boot() { # boot INITRD [berth vmm options...]: run the VM with a timeout
 	local pid=$VMM_PID deadline=$((SECONDS + BOOT_TIMEOUT))
 	while [ $SECONDS -lt $deadline ] && kill -0 $pid 2>/dev/null; do
 		n=$(grep -c "$MARK rebooting" "$log" || true)
-		# fds sampled in the first and the third boot: a leak of even one fd
-		# per reboot shows as +2; one transient fd (a file being read) is allowed
+		# fds sampled in the first and the third boot, while the guest pauses
+		# after its marker: a leak of even one fd per reboot shows as +2; one
+		# transient fd (a file being read) is allowed
 		[ "$n" -ge 1 ] && [ -z "$fds1" ] && fds1=$(ls /proc/$pid/fd | wc -l)
 		if [ "$n" -ge 3 ]; then
 			fds2=$(ls /proc/$pid/fd | wc -l)
